@@ -1,0 +1,199 @@
+"""The reelforge command line. Thin: parse, build steps, call the engine, print."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+import click
+
+from .clikit import handle_errors
+
+try:
+    __version__ = version("reelforge")
+except PackageNotFoundError:  # running from a source tree
+    __version__ = "0.0.0+source"
+
+
+class _Main(click.Group):
+    """Adds stage commands (from the stages package and plugins) on first use."""
+
+    _loaded = False
+
+    def _load(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            from .stage import stage_commands
+
+            for cmd in stage_commands():
+                if cmd.name not in self.commands:
+                    self.add_command(cmd)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load()
+        return sorted(self.commands)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands:
+            self._load()
+        return self.commands.get(name)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="reelforge")
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
+    """reelforge: post-production for AI-generated video.
+
+    Generate shots, stitch them, reframe for every screen, add voiceover and music,
+    check sync and loudness, and export to each platform's format.
+
+    \b
+    Example:
+      reelforge generate --prompt "a red kite over the sea" -o kite.mp4
+      reelforge export kite.mp4 --preset tiktok --preset youtube-shorts -o out/
+      reelforge run samples/promo.yaml
+    """
+    ctx.obj = {"debug": debug, "quiet": quiet}
+    if quiet:
+        from .progress import Reporter, set_default_reporter
+
+        set_default_reporter(Reporter(quiet=True))
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@handle_errors
+def probe(file: str, as_json: bool) -> None:
+    """Show container, duration and every stream of FILE.
+
+    \b
+    Example:
+      reelforge probe clip.mp4 --json
+    """
+    from .media import probe as probe_media
+
+    info = probe_media(file)
+    if as_json:
+        click.echo(json.dumps(info.to_dict(), indent=2))
+        return
+    click.echo(f"{file}")
+    click.echo(f"  container  {info.container}")
+    click.echo(f"  duration   {float(info.duration):.3f} s")
+    click.echo(f"  size       {info.size_bytes} bytes, {info.bit_rate // 1000} kb/s")
+    for v in info.video:
+        vfr = " (variable)" if v.variable_fps else ""
+        w, h = v.display_size
+        click.echo(
+            f"  video #{v.index}   {v.codec} {v.width}x{v.height} (shown {w}x{h}, {str(v.display_aspect).replace('/', ':')})"
+            f" {float(v.fps):.3f} fps = {v.fps}{vfr}, {v.pix_fmt}, rotation {v.rotation}, {v.color_space}"
+        )
+    for a in info.audio:
+        click.echo(f"  audio #{a.index}   {a.codec} {a.sample_rate} Hz, {a.channels} ch ({a.layout})")
+
+
+@cli.command()
+@handle_errors
+def doctor() -> None:
+    """Check the set-up: ffmpeg, the encoders and filters reelforge needs, credentials.
+
+    \b
+    Example:
+      reelforge doctor
+    """
+    from .doctor import run_doctor
+
+    sys.exit(run_doctor())
+
+
+@cli.group()
+def presets() -> None:
+    """List and show export presets (built-in, and yours from REELFORGE_PRESETS).
+
+    \b
+    Example:
+      reelforge presets list
+      reelforge presets show tiktok --json
+    """
+
+
+@presets.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@handle_errors
+def presets_list(as_json: bool) -> None:
+    """List every preset.
+
+    \b
+    Example:
+      reelforge presets list --json
+    """
+    from .presets import load_presets
+
+    items = load_presets()
+    if as_json:
+        click.echo(json.dumps([p.to_dict() for p in items.values()], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("name", "platform", "size", "aspect", "max fps", "max s", "loudness", "description")
+    for p in items.values():
+        table.add_row(
+            p.name, p.platform, f"{p.width}x{p.height}", p.aspect, f"{float(p.max_fps):g}",
+            f"{p.max_duration:g}" if p.max_duration else "-",
+            f"{p.loudness_lufs:g} LUFS" if p.loudness_lufs is not None else "-", p.description,
+        )
+    Console(width=160).print(table)
+
+
+@presets.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@handle_errors
+def presets_show(name: str, as_json: bool) -> None:
+    """Show every setting of preset NAME.
+
+    \b
+    Example:
+      reelforge presets show youtube-shorts
+    """
+    from .presets import get_preset
+
+    p = get_preset(name)
+    data = p.to_dict()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    for k, v in data.items():
+        click.echo(f"{k:16} {v}")
+
+
+@cli.command()
+@click.argument("pipeline_file", metavar="PIPELINE.yaml", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Validate and show the plan; generate and render nothing.")
+@handle_errors
+def run(pipeline_file: str, dry_run: bool) -> None:
+    """Run a pipeline file: generate its shots, apply its steps, write its outputs.
+
+    \b
+    Example:
+      reelforge run samples/promo.yaml
+    """
+    from .runner import run_file
+
+    run_file(pipeline_file, dry_run=dry_run)
+
+
+def main() -> None:
+    """Console entry point."""
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    cli(prog_name="reelforge")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

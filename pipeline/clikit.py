@@ -1,0 +1,138 @@
+"""Shared pieces for click commands: error handling, input loading, output writing.
+
+Stage modules build their commands from these, so every command behaves the same:
+inputs may be media files or .timeline.json; an output ending in .timeline.json writes
+the timeline, any other extension renders it.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Iterable, TypeVar
+
+import click
+
+from .errors import InputError, ReelforgeError
+from .timeline import Timeline, is_timeline_path
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def debug_enabled() -> bool:
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        if ctx.obj and isinstance(ctx.obj, dict) and ctx.obj.get("debug"):
+            return True
+        ctx = ctx.parent
+    return False
+
+
+def handle_errors(fn: F) -> F:
+    """Turn ReelforgeError into one line on stderr and its exit code; no traceback
+    unless --debug."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ReelforgeError as exc:
+            if debug_enabled():
+                traceback.print_exc()
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException:
+            raise
+        except Exception as exc:  # noqa: BLE001 - last line of defence: one clear line
+            if debug_enabled():
+                traceback.print_exc()
+            click.echo(f"error: internal error: {exc.__class__.__name__}: {exc} (run with --debug for details)", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def output_option(help_text: str = "Output: .timeline.json writes the edit, .mp4 (or .mov, .mkv) renders it.") -> Callable[[F], F]:
+    def deco(fn: F) -> F:
+        fn = click.option("--overwrite", "-y", is_flag=True, help="Replace OUT if it already exists.")(fn)
+        fn = click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help=help_text)(fn)
+        return fn
+
+    return deco
+
+
+def inputs_argument(fn: F) -> F:
+    return click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False))(fn)
+
+
+def check_output(output: str | Path, inputs: Iterable[str | Path] = (), overwrite: bool = False) -> Path:
+    """Refuse to write over an input, or over an existing file without --overwrite."""
+    out = Path(output)
+    resolved = out.resolve()
+    for i in inputs:
+        if Path(i).resolve() == resolved:
+            raise InputError(f"-o {out}: is also an input; choose another output name")
+    if out.exists() and not overwrite:
+        raise InputError(f"-o {out}: already exists (use --overwrite to replace it)")
+    if out.exists() and out.is_dir():
+        raise InputError(f"-o {out}: is a folder; give a file name")
+    return out
+
+
+def default_settings(tl: Timeline):  # noqa: ANN201
+    """Encoding for a standalone command's rendered output: the master preset's quality
+    at the timeline's own canvas."""
+    import dataclasses
+
+    from .presets import get_preset
+
+    s = get_preset("master").settings(tl.canvas.fps)
+    return dataclasses.replace(s, width=tl.canvas.width, height=tl.canvas.height, fps=tl.canvas.fps)
+
+
+def emit(tl: Timeline, output: str | Path, label: str = "render") -> Path:
+    """Write the timeline (.timeline.json) or render it (any other extension)."""
+    out = Path(output)
+    if is_timeline_path(out):
+        tl.validate(str(out))
+        tl.save(out)
+        click.echo(f"wrote {out}", err=True)
+        return out
+    suffix = out.suffix.lower()
+    if suffix not in (".mp4", ".mov", ".mkv", ".m4v"):
+        raise InputError(f"-o {out}: unsupported output type '{suffix or '(none)'}'; use .timeline.json, .mp4, .mov or .mkv")
+    from .render import render
+
+    render(tl, [(default_settings(tl), out)], label=label)
+    click.echo(f"wrote {out}", err=True)
+    return out
+
+
+def run_stage_command(
+    stage_name: str,
+    inputs: Iterable[str],
+    raw_params: dict[str, Any],
+    output: str,
+    overwrite: bool,
+    base: Timeline | None = None,
+) -> Timeline:
+    """Load inputs, validate parameters, apply one stage, emit the result."""
+    from .stage import StageContext, get_stage, validate_params
+    from .timeline import load_inputs
+
+    inputs = list(inputs)
+    out = check_output(output, inputs, overwrite)
+    stage = get_stage(stage_name)
+    params = validate_params(stage, {k: v for k, v in raw_params.items() if v is not None}, "option")
+    tl = base if base is not None else load_inputs(inputs)
+    ctx = StageContext()
+    tl = stage.apply(tl, params, ctx)
+    emit(tl, out, label=stage_name)
+    return tl

@@ -1,0 +1,159 @@
+"""Platform presets as data: presets/*.toml inside the package, plus the user's folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .tools import user_presets_dir
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    platform: str
+    aspect: str
+    width: int
+    height: int
+    max_fps: Fraction
+    video_codec: str = "libx264"
+    x264_preset: str = "medium"
+    crf: int | None = 20
+    maxrate: str | None = None
+    bufsize: str | None = None
+    pix_fmt: str = "yuv420p"
+    profile: str | None = "high"
+    level: str | None = None
+    gop_seconds: float | None = 2.0
+    audio_codec: str = "aac"
+    audio_bitrate: str = "192k"
+    sample_rate: int = 48000
+    channels: int = 2
+    loudness_lufs: float | None = -14.0
+    true_peak_dbtp: float | None = -1.0
+    max_duration: float | None = None
+    max_size_mb: float | None = None
+    container: str = "mp4"
+    source: str = "builtin"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def settings(self, timeline_fps: Fraction):  # noqa: ANN201 - avoids an import cycle
+        """OutputSettings for a timeline at `timeline_fps` (capped at the preset's max)."""
+        from .render.settings import OutputSettings
+
+        fps = timeline_fps if timeline_fps <= self.max_fps else self.max_fps
+        gop = int(round(float(fps) * self.gop_seconds)) if self.gop_seconds else None
+        return OutputSettings(
+            width=self.width,
+            height=self.height,
+            fps=fps,
+            video_codec=self.video_codec,
+            x264_preset=self.x264_preset,
+            crf=self.crf,
+            maxrate=self.maxrate,
+            bufsize=self.bufsize,
+            pix_fmt=self.pix_fmt,
+            profile=self.profile,
+            level=self.level,
+            gop=gop,
+            audio_codec=self.audio_codec,
+            audio_bitrate=self.audio_bitrate,
+            sample_rate=self.sample_rate,
+            channels=self.channels,
+            loudness_lufs=self.loudness_lufs,
+            true_peak_dbtp=self.true_peak_dbtp,
+            extra=dict(self.extra),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["max_fps"] = float(self.max_fps) if self.max_fps.denominator != 1 else int(self.max_fps)
+        return d
+
+
+_FIELDS = {f.name for f in dataclasses.fields(Preset)}
+
+
+def _builtin_dir() -> Path:
+    import presets
+
+    return Path(presets.__file__).parent
+
+
+def _read_folder(folder: Path, source: str) -> dict[str, dict[str, Any]]:
+    raw: dict[str, dict[str, Any]] = {}
+    if not folder.is_dir():
+        return raw
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise InputError(f"{path}: invalid preset file ({exc})") from None
+        name = data.get("name", path.stem)
+        data["name"] = name
+        data["source"] = source if source == "builtin" else str(path)
+        data["_path"] = str(path)
+        raw[name] = data
+    return raw
+
+
+def _resolve(name: str, raw: dict[str, dict[str, Any]], chain: tuple[str, ...] = ()) -> dict[str, Any]:
+    if name in chain:
+        raise InputError(f"preset {name}: 'extends' forms a loop ({' -> '.join(chain + (name,))})")
+    data = dict(raw[name])
+    parent = data.pop("extends", None)
+    if parent:
+        if parent not in raw:
+            raise InputError(f"{data.get('_path', name)}: extends unknown preset '{parent}'")
+        base = _resolve(parent, raw, chain + (name,))
+        merged = {**base, **data}
+        if "extra" in base or "extra" in data:
+            merged["extra"] = {**base.get("extra", {}), **data.get("extra", {})}
+        data = merged
+    return data
+
+
+def _build(data: dict[str, Any]) -> Preset:
+    where = data.get("_path", data.get("name"))
+    body = {k: v for k, v in data.items() if not k.startswith("_")}
+    unknown = set(body) - _FIELDS
+    if unknown:
+        raise InputError(f"{where}: unknown preset key(s): {', '.join(sorted(unknown))}")
+    try:
+        body["max_fps"] = Fraction(str(body.get("max_fps", 60)))
+        preset = Preset(**body)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{where}: invalid preset ({exc})") from None
+    if preset.width % 2 or preset.height % 2 or preset.width <= 0 or preset.height <= 0:
+        raise InputError(f"{where}: width and height must be positive and even")
+    return preset
+
+
+def load_presets() -> dict[str, Preset]:
+    """Built-in presets, then the user's folder (which adds and overrides)."""
+    raw = _read_folder(_builtin_dir(), "builtin")
+    raw.update(_read_folder(user_presets_dir(), "user"))
+    # Names starting with "_" are bases for `extends`, not outputs.
+    return {name: _build(_resolve(name, raw)) for name in sorted(raw) if not name.startswith("_")}
+
+
+def get_preset(name: str) -> Preset:
+    presets = load_presets()
+    if name not in presets:
+        import difflib
+
+        near = difflib.get_close_matches(name, list(presets), n=1)
+        hint = f" (did you mean '{near[0]}'?)" if near else f"; known: {', '.join(presets)}"
+        raise InputError(f"--preset {name}: unknown preset{hint}")
+    return presets[name]

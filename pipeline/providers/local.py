@@ -1,0 +1,145 @@
+"""The offline video provider: deterministic clips with the exact shape of the model they
+stand in for. A detailed background pans slowly, a subject (a face on a disc) moves across
+the frame, the prompt is shown as text (OpenCV's built-in Hershey fonts: no system fonts),
+and kling-v2-6 with sound gets a sound bed whose ticks fall on the subject's bounces.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from ..progress import Reporter
+from ..timebase import fmt_fraction
+from ..tools import ffmpeg_exe
+from .base import VideoRequest
+from .models import get_model
+
+
+def _background(w: int, h: int, rng: random.Random) -> Any:
+    """A textured scene larger than the frame (so it can pan): gradient, shapes, grain."""
+    import cv2
+    import numpy as np
+
+    bw, bh = int(w * 1.25) // 2 * 2, int(h * 1.25) // 2 * 2
+    c0 = np.array([rng.randint(20, 120) for _ in range(3)], dtype=np.float32)
+    c1 = np.array([rng.randint(100, 230) for _ in range(3)], dtype=np.float32)
+    ys = np.linspace(0, 1, bh, dtype=np.float32)[:, None, None]
+    xs = np.linspace(0, 1, bw, dtype=np.float32)[None, :, None]
+    img = c0 * (1 - (0.6 * ys + 0.4 * xs)) + c1 * (0.6 * ys + 0.4 * xs)
+    img = img.astype(np.uint8).copy()
+    for _ in range(40):
+        colour = tuple(int(rng.randint(0, 255)) for _ in range(3))
+        x, y = rng.randint(0, bw), rng.randint(0, bh)
+        if rng.random() < 0.5:
+            cv2.rectangle(img, (x, y), (x + rng.randint(20, bw // 5), y + rng.randint(20, bh // 5)), colour, -1)
+        else:
+            cv2.circle(img, (x, y), rng.randint(10, min(bw, bh) // 10), colour, -1)
+    img = cv2.GaussianBlur(img, (0, 0), 3)
+    nrng = np.random.default_rng(rng.randint(0, 2**31))
+    grain = nrng.normal(0, 10, img.shape).astype(np.float32)
+    return np.clip(img.astype(np.float32) + grain, 0, 255).astype(np.uint8)
+
+
+def _subject(size: int, rng: random.Random) -> Any:
+    """A face on a coloured disc, RGBA."""
+    import cv2
+    import numpy as np
+
+    img = np.zeros((size, size, 4), dtype=np.uint8)
+    c = size // 2
+    disc = (rng.randint(150, 255), rng.randint(60, 200), rng.randint(0, 120), 255)
+    cv2.circle(img, (c, c), c - 2, disc, -1, lineType=cv2.LINE_AA)
+    skin = (120, 170, 225, 255)  # BGR
+    cv2.ellipse(img, (c, c), (int(size * 0.28), int(size * 0.36)), 0, 0, 360, skin, -1, cv2.LINE_AA)
+    eye_y, eye_dx, eye_r = int(c - size * 0.08), int(size * 0.11), max(2, size // 22)
+    for dx in (-eye_dx, eye_dx):
+        cv2.circle(img, (c + dx, eye_y), eye_r, (40, 30, 30, 255), -1, cv2.LINE_AA)
+    cv2.ellipse(img, (c, int(c + size * 0.15)), (int(size * 0.1), int(size * 0.04)), 0, 0, 180,
+                (60, 40, 160, 255), max(2, size // 40), cv2.LINE_AA)
+    cv2.line(img, (c, eye_y + eye_r * 2), (c, int(c + size * 0.06)), (90, 120, 170, 255), max(1, size // 60))
+    return img
+
+
+def _caption(text: str, w: int, h: int) -> Any:
+    """The prompt, wrapped, as white text with a dark outline on a transparent band."""
+    import cv2
+    import numpy as np
+
+    scale = max(0.6, min(w, h) / 720 * 1.1)
+    thickness = max(1, int(round(scale * 2)))
+    chars = max(16, int(w / (22 * scale)))
+    lines = textwrap.wrap(text, chars)[:3] or [""]
+    line_h = int(36 * scale)
+    band_h = line_h * len(lines) + int(20 * scale)
+    img = np.zeros((band_h, w, 4), dtype=np.uint8)
+    img[:, :, 3] = 110
+    for i, line in enumerate(lines):
+        (tw, _), _ = cv2.getTextSize(line, cv2.FONT_HERSHEY_DUPLEX, scale, thickness)
+        org = ((w - tw) // 2, int(10 * scale) + line_h * (i + 1) - int(8 * scale))
+        cv2.putText(img, line, org, cv2.FONT_HERSHEY_DUPLEX, scale, (0, 0, 0, 255), thickness + 3, cv2.LINE_AA)
+        cv2.putText(img, line, org, cv2.FONT_HERSHEY_DUPLEX, scale, (255, 255, 255, 255), thickness, cv2.LINE_AA)
+    return img
+
+
+class LocalVideoProvider:
+    """Renders stand-in clips with ffmpeg; needs no keys and no network."""
+
+    name = "local"
+
+    def generate(self, req: VideoRequest, out: Path, reporter: Reporter) -> dict[str, Any]:
+        import cv2
+        import ffmpeg
+
+        from ..render.run import run_ffmpeg
+
+        spec = get_model(req.model)
+        seed = req.seed if req.seed is not None else abs(hash(req.prompt)) % (2**31)
+        rng = random.Random(f"{seed}:{req.prompt}")
+        w, h, d = req.width, req.height, req.duration
+        fps = spec.fps
+        with tempfile.TemporaryDirectory(prefix="reelforge-local-") as tmp:
+            bg_path, subj_path, cap_path = (Path(tmp) / n for n in ("bg.png", "subject.png", "caption.png"))
+            bg = _background(w, h, rng)
+            cv2.imwrite(str(bg_path), bg)
+            size = int(min(w, h) * 0.28) // 2 * 2
+            cv2.imwrite(str(subj_path), _subject(size, rng))
+            cap = _caption(req.prompt, w, h)
+            cv2.imwrite(str(cap_path), cap)
+            r = fmt_fraction(fps)
+            pan_x, pan_y = bg.shape[1] - w, bg.shape[0] - h
+            direction = 1 if rng.random() < 0.5 else -1
+            start = 0.12 if direction > 0 else 0.88
+            # Background pans slowly; subject crosses the frame with a gentle bounce.
+            back = (
+                ffmpeg.input(str(bg_path), loop=1, framerate=r, t=str(d))
+                .filter("crop", w, h, f"{pan_x}*t/{d}", f"{pan_y}/2+{pan_y}/2*sin(t)")
+            )
+            subj = ffmpeg.input(str(subj_path), loop=1, framerate=r, t=str(d))
+            x_expr = f"(W-w)*({start}+{direction * 0.76}*t/{d})"
+            y_expr = "(H-h)*(0.35+0.2*abs(sin(PI*t)))"
+            v = back.overlay(subj, x=x_expr, y=y_expr, format="auto")
+            capin = ffmpeg.input(str(cap_path), loop=1, framerate=r, t=str(d))
+            v = v.overlay(capin, x=0, y=f"H-h-{int(h * 0.06)}").filter("format", "yuv420p")
+            streams = [v]
+            out_args: dict[str, Any] = {"c:v": "libx264", "preset": "veryfast", "crf": 20,
+                                        "pix_fmt": "yuv420p", "r": r, "t": str(d),
+                                        "movflags": "+faststart"}
+            if req.sound:
+                f1 = rng.choice([110, 130.81, 146.83, 164.81])
+                bed = (f"0.08*sin(2*PI*{f1}*t)+0.06*sin(2*PI*{f1 * 1.5}*t)"
+                       "+0.3*sin(2*PI*880*t)*exp(-40*mod(t,1))")
+                a = ffmpeg.input(f"aevalsrc=exprs='{bed}|{bed}':s=48000:d={d}", f="lavfi").audio
+                streams.append(a)
+                out_args.update({"c:a": "aac", "b:a": "128k", "ar": 48000})
+            node = (
+                ffmpeg.output(*streams, str(out), **out_args)
+                .global_args("-hide_banner", "-nostdin", "-v", "error", "-progress", "pipe:1", "-nostats")
+                .overwrite_output()
+            )
+            run_ffmpeg(node.compile(cmd=ffmpeg_exe()), float(d), label=f"local {req.model}", reporter=reporter)
+        return {"provider": "local", "model": req.model, "seed": seed, "prompt": req.prompt,
+                "duration": d, "size": [w, h], "fps": fmt_fraction(fps), "sound": req.sound}

@@ -1,0 +1,83 @@
+"""What each video model can deliver: durations, shapes, rate, sound. Shared by the
+remote providers and by `local`, which renders clips of exactly these shapes offline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from ..errors import InputError
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    family: str  # "sora" or "kling"
+    durations: tuple[int, ...]
+    sizes: dict[str, tuple[int, int]]  # aspect -> (width, height)
+    fps: Fraction
+    sound: str  # "never", "optional", "always"
+    high_sizes: dict[str, tuple[int, int]] | None = None  # e.g. sora-2-pro's 1024p tier
+
+    def check(self, duration: float | None, aspect: str | None, sound: bool | None,
+              size: str | None = None) -> tuple[int, str, tuple[int, int], bool]:
+        """Validate a request; returns (seconds, aspect, (w, h), sound). InputError says what
+        the model supports."""
+        secs = int(duration) if duration is not None else self.durations[0]
+        if duration is not None and (float(duration) != secs or secs not in self.durations):
+            opts = ", ".join(str(d) for d in self.durations)
+            raise InputError(f"--duration {duration:g}: {self.name} makes clips of {opts} seconds")
+        sizes = dict(self.sizes)
+        if self.high_sizes:
+            sizes_all = {**{f"{w}x{h}": (w, h) for w, h in self.sizes.values()},
+                         **{f"{w}x{h}": (w, h) for w, h in self.high_sizes.values()}}
+        else:
+            sizes_all = {f"{w}x{h}": (w, h) for w, h in self.sizes.values()}
+        if size is not None:
+            if size not in sizes_all:
+                raise InputError(f"--size {size}: {self.name} supports {', '.join(sizes_all)}")
+            wh = sizes_all[size]
+            asp = next((a for a, s in {**sizes, **(self.high_sizes or {})}.items() if s == wh), aspect or "16:9")
+            if aspect is not None and aspect != asp:
+                raise InputError(f"--size {size} does not match --aspect {aspect}")
+        else:
+            asp = aspect or next(iter(sizes))
+            if asp not in sizes:
+                hint = ""
+                if self.family == "sora" and asp == "1:1":
+                    hint = " (render 16:9 and use `reelforge reframe --aspect 1:1`)"
+                raise InputError(f"--aspect {asp}: {self.name} supports {', '.join(sizes)}{hint}")
+            wh = sizes[asp]
+        want_sound = bool(sound)
+        if sound and self.sound == "never":
+            raise InputError(f"--sound: {self.name} makes silent clips (kling-v2-6 has native audio)")
+        if sound is None:
+            want_sound = self.sound == "always"
+        return secs, asp, wh, want_sound
+
+
+_SORA_SIZES = {"16:9": (1280, 720), "9:16": (720, 1280)}
+_SORA_HIGH = {"16:9": (1792, 1024), "9:16": (1024, 1792)}
+_KLING_SIZES = {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (960, 960)}
+
+MODELS: dict[str, ModelSpec] = {
+    "sora-2": ModelSpec("sora-2", "sora", (4, 8, 12), _SORA_SIZES, Fraction(30), "never"),
+    "sora-2-pro": ModelSpec("sora-2-pro", "sora", (4, 8, 12), _SORA_SIZES, Fraction(30), "never", _SORA_HIGH),
+    "kling-v1": ModelSpec("kling-v1", "kling", (5, 10), _KLING_SIZES, Fraction(30), "never"),
+    "kling-v1-6": ModelSpec("kling-v1-6", "kling", (5, 10), _KLING_SIZES, Fraction(30), "never"),
+    "kling-v2-master": ModelSpec("kling-v2-master", "kling", (5, 10), _KLING_SIZES, Fraction(24), "never"),
+    "kling-v2-1": ModelSpec("kling-v2-1", "kling", (5, 10), _KLING_SIZES, Fraction(24), "never"),
+    "kling-v2-1-master": ModelSpec("kling-v2-1-master", "kling", (5, 10), _KLING_SIZES, Fraction(24), "never"),
+    "kling-v2-5-turbo": ModelSpec("kling-v2-5-turbo", "kling", (5, 10), _KLING_SIZES, Fraction(24), "never"),
+    "kling-v2-6": ModelSpec("kling-v2-6", "kling", (5, 10), _KLING_SIZES, Fraction(24), "optional"),
+}
+
+
+def get_model(name: str) -> ModelSpec:
+    if name not in MODELS:
+        import difflib
+
+        near = difflib.get_close_matches(name, list(MODELS), n=1)
+        hint = f" (did you mean '{near[0]}'?)" if near else f"; known: {', '.join(MODELS)}"
+        raise InputError(f"--model {name}: unknown model{hint}")
+    return MODELS[name]

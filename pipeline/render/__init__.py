@@ -1,0 +1,33 @@
+"""The render core: a Timeline and output settings become one ffmpeg command."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Sequence
+
+from ..atomic import atomic_output
+from ..progress import Reporter
+from ..timeline import Timeline
+from .settings import OutputSettings
+
+
+def render(
+    tl: Timeline,
+    outputs: Sequence[tuple[OutputSettings, Path]],
+    label: str = "render",
+    reporter: Reporter | None = None,
+) -> list[Path]:
+    """Render the timeline to every (settings, path) in one ffmpeg run, atomically."""
+    from .graph import build_argv
+    from .run import run_ffmpeg
+
+    tl.validate()
+    with contextlib.ExitStack() as stack:
+        tmp_outputs = [(s, stack.enter_context(atomic_output(p))) for s, p in outputs]
+        argv = build_argv(tl, tmp_outputs)
+        run_ffmpeg(argv, float(tl.duration), label=label, reporter=reporter)
+    return [Path(p) for _, p in outputs]
+
+
+__all__ = ["OutputSettings", "render"]

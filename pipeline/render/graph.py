@@ -1,0 +1,167 @@
+"""Timeline + output settings -> one ffmpeg filter graph -> argv (built with ffmpeg-python)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Sequence
+
+import ffmpeg
+
+from ..timebase import frames_in, samples_in, seconds_arg
+from ..timeline import Timeline
+from ..tools import ffmpeg_exe
+from .audio import clip_audio, mix, silence_spec
+from .tracks import reserve_tracks
+from .join import join
+from .settings import OutputSettings
+from .video import clip_video
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A composition target: picture size and rate, sound rate."""
+
+    width: int
+    height: int
+    fps: Fraction
+    sample_rate: int
+
+
+def clip_spans(tl: Timeline, fps: Fraction) -> list[tuple[int, int]]:
+    """(first frame, frame count) of each clip on the output timeline at `fps`."""
+    spans = []
+    for clip, start in zip(tl.video, tl.clip_starts()):
+        f0 = frames_in(start, fps)
+        f1 = frames_in(start + clip.duration, fps)
+        spans.append((f0, f1 - f0))
+    return spans
+
+
+def total_frames(tl: Timeline, fps: Fraction) -> int:
+    return frames_in(tl.duration, fps)
+
+
+def frames_to_samples(frames: int, fps: Fraction, sample_rate: int) -> int:
+    return samples_in(Fraction(frames) / fps, sample_rate)
+
+
+class InputPool:
+    """Each distinct input (a source span, or a lavfi source) is opened and decoded once;
+    every further use of it (several outputs, a repeated clip, silence for several clips)
+    gets a branch of a split. Reserve every use first, then take them."""
+
+    def __init__(self) -> None:
+        self._count: dict[tuple[str, ...], int] = {}
+        self._streams: dict[tuple[tuple[str, ...], str], list[Any]] = {}
+
+    @staticmethod
+    def clip_key(clip: Any) -> tuple[str, ...]:
+        # Read a little past the out point so rate conversion never runs short.
+        span = clip.source_duration + Fraction(1, 5)
+        return ("file", clip.source, seconds_arg(clip.in_point) if clip.in_point > 0 else "", seconds_arg(span))
+
+    @staticmethod
+    def file_key(path: str, start: Fraction | None = None, length: Fraction | None = None) -> tuple[str, ...]:
+        return ("file", path, seconds_arg(start) if start else "", seconds_arg(length) if length else "")
+
+    @staticmethod
+    def lavfi_key(spec: str) -> tuple[str, ...]:
+        return ("lavfi", spec)
+
+    def reserve(self, key: tuple[str, ...], kind: str) -> None:
+        slot = (key, kind)
+        self._count[slot] = self._count.get(slot, 0) + 1
+
+    def take(self, key: tuple[str, ...], kind: str) -> Any:
+        """kind: "v" or "a"."""
+        slot = (key, kind)
+        if slot not in self._streams:
+            if key[0] == "lavfi":
+                inp = ffmpeg.input(key[1], f="lavfi")
+            else:
+                _, source, ss, t = key
+                kwargs: dict[str, Any] = {}
+                if t:
+                    kwargs["t"] = t
+                if ss:
+                    kwargs["ss"] = ss
+                inp = ffmpeg.input(source, **kwargs)
+            stream = inp.video if kind == "v" else inp.audio
+            n = self._count.get(slot, 1)
+            if n > 1:
+                split = stream.filter_multi_output("split" if kind == "v" else "asplit", n)
+                self._streams[slot] = [split[i] for i in range(n)]
+            else:
+                self._streams[slot] = [stream]
+        if not self._streams[slot]:
+            raise RuntimeError(f"input {slot} taken more often than reserved")
+        return self._streams[slot].pop()
+
+
+def reserve_timeline(pool: InputPool, tl: Timeline, frame: Frame) -> None:
+    """Reserve every input one composition of `tl` at `frame` will take."""
+    for clip in tl.video:
+        pool.reserve(InputPool.clip_key(clip), "v")
+        if clip.has_audio:
+            pool.reserve(InputPool.clip_key(clip), "a")
+        else:
+            pool.reserve(InputPool.lavfi_key(silence_spec(frame.sample_rate)), "a")
+    reserve_tracks(pool, tl, frame.sample_rate)
+
+
+def compose(tl: Timeline, frame: Frame, pool: InputPool | None = None) -> tuple[Any, Any]:
+    """The whole timeline as one (video, audio) stream pair at `frame`'s size and rates."""
+    if pool is None:
+        pool = InputPool()
+        reserve_timeline(pool, tl, frame)
+    segments = []
+    for clip, (f0, n) in zip(tl.video, clip_spans(tl, frame.fps)):
+        key = InputPool.clip_key(clip)
+        v = clip_video(pool.take(key, "v"), clip, frame.width, frame.height, frame.fps, n, tl.fit)
+        samples = frames_to_samples(f0 + n, frame.fps, frame.sample_rate) - frames_to_samples(
+            f0, frame.fps, frame.sample_rate
+        )
+        if clip.has_audio:
+            a = clip_audio(pool.take(key, "a"), clip, frame.sample_rate, samples)
+        else:
+            a = pool.take(InputPool.lavfi_key(silence_spec(frame.sample_rate)), "a").filter(
+                "atrim", end_sample=samples)
+        segments.append((v, a))
+    v, a = join(tl, segments)
+    total = total_frames(tl, frame.fps)
+    a = mix(tl, a, frame.sample_rate, frames_to_samples(total, frame.fps, frame.sample_rate), pool)
+    return v, a
+
+
+def output_frame(tl: Timeline, s: OutputSettings) -> Frame:
+    return Frame(s.width, s.height, s.fps, s.sample_rate)
+
+
+def build_argv(
+    tl: Timeline, outputs: Sequence[tuple[OutputSettings, Path]], overwrite: bool = True
+) -> list[str]:
+    """One ffmpeg command writing every output; outputs sharing a frame share one composition."""
+    groups: dict[Frame, list[tuple[OutputSettings, Path]]] = {}
+    for settings, path in outputs:
+        groups.setdefault(output_frame(tl, settings), []).append((settings, path))
+    pool = InputPool()
+    for frame in groups:
+        reserve_timeline(pool, tl, frame)
+    nodes = []
+    for frame, members in groups.items():
+        v, a = compose(tl, frame, pool)
+        if len(members) > 1:
+            vs = v.filter_multi_output("split", len(members))
+            as_ = a.filter_multi_output("asplit", len(members))
+            pairs = [(vs[i], as_[i]) for i in range(len(members))]
+        else:
+            pairs = [(v, a)]
+        for (settings, path), (pv, pa) in zip(members, pairs):
+            nodes.append(ffmpeg.output(pv, pa, str(path), **settings.encoder_args()))
+    out = ffmpeg.merge_outputs(*nodes) if len(nodes) > 1 else nodes[0]
+    out = out.global_args("-hide_banner", "-nostdin", "-v", "error", "-progress", "pipe:1", "-nostats")
+    if overwrite:
+        out = out.overwrite_output()
+    return out.compile(cmd=ffmpeg_exe())

@@ -1,0 +1,420 @@
+"""The edit being built: a canvas, a video track of clips, audio tracks by role, captions,
+markers and provenance. All times are exact Fractions (seconds); JSON keeps them exact
+as "n/d" strings. Stages take a Timeline and return a new one; only export renders.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from dataclasses import dataclass, field, fields, is_dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Iterable, get_type_hints
+
+from .errors import InputError
+from .timebase import fmt_fraction, frames_in, to_fraction
+
+SCHEMA_VERSION = 1
+FIT_POLICIES = ("contain-blur", "cover", "contain")
+AUDIO_ROLES = ("original", "voiceover", "music", "sfx")
+
+
+@dataclass
+class Canvas:
+    width: int
+    height: int
+    fps: Fraction
+    sample_rate: int = 48000
+    channels: int = 2
+
+    @property
+    def aspect(self) -> Fraction:
+        return Fraction(self.width, self.height)
+
+
+@dataclass
+class Transition:
+    """How a clip passes to the next one. kind is an ffmpeg xfade name, or "cut"."""
+
+    kind: str = "cut"
+    duration: Fraction = Fraction(0)
+
+    @property
+    def is_cut(self) -> bool:
+        return self.kind == "cut" or self.duration == 0
+
+
+@dataclass
+class CropPath:
+    """A crop window over the source, one entry per source frame (t, left, top)."""
+
+    source_size: list[int]
+    window_size: list[int]
+    frames: list[list[float]] = field(default_factory=list)  # [t, x, y]
+    mode: str = "smart"
+
+
+@dataclass
+class Clip:
+    """A span of a source placed on the video track."""
+
+    source: str
+    in_point: Fraction
+    out_point: Fraction
+    id: str = ""
+    has_audio: bool = False
+    src_width: int = 0
+    src_height: int = 0
+    src_fps: Fraction = Fraction(0)
+    src_duration: Fraction = Fraction(0)
+    transition: Transition = field(default_factory=Transition)  # to the next clip
+    fit: str | None = None  # None: the timeline's policy
+    crop: CropPath | None = None
+    color: dict[str, float] = field(default_factory=dict)
+    hold: Fraction = Fraction(0)  # last frame held this long after out_point
+    effect: dict[str, Any] | None = None
+    label: str = ""
+
+    @property
+    def duration(self) -> Fraction:
+        return self.out_point - self.in_point + self.hold
+
+    @property
+    def source_duration(self) -> Fraction:
+        return self.out_point - self.in_point
+
+
+@dataclass
+class Word:
+    text: str
+    start: Fraction
+    end: Fraction
+
+
+@dataclass
+class AudioItem:
+    """A span of an audio source placed at `start` on the timeline."""
+
+    source: str
+    start: Fraction
+    in_point: Fraction = Fraction(0)
+    out_point: Fraction = Fraction(0)
+    gain_db: float = 0.0
+    fade_in: Fraction = Fraction(0)
+    fade_out: Fraction = Fraction(0)
+    loop: bool = False
+    id: str = ""
+    text: str = ""
+    words: list[Word] = field(default_factory=list)
+
+    @property
+    def duration(self) -> Fraction:
+        return self.out_point - self.in_point
+
+    @property
+    def end(self) -> Fraction:
+        return self.start + self.duration
+
+
+@dataclass
+class Ducking:
+    """Lower this track by amount_db while the `under` role is active."""
+
+    under: str = "voiceover"
+    amount_db: float = 12.0
+    attack: Fraction = Fraction(8, 100)
+    release: Fraction = Fraction(4, 10)
+
+
+@dataclass
+class AudioTrack:
+    role: str
+    items: list[AudioItem] = field(default_factory=list)
+    gain_db: float = 0.0
+    muted: bool = False
+    duck: Ducking | None = None
+
+
+@dataclass
+class Caption:
+    start: Fraction
+    end: Fraction
+    text: str
+
+
+@dataclass
+class Marker:
+    time: Fraction
+    kind: str
+    label: str = ""
+
+
+@dataclass
+class Timeline:
+    canvas: Canvas
+    video: list[Clip] = field(default_factory=list)
+    audio: dict[str, AudioTrack] = field(default_factory=dict)
+    fit: str = "contain-blur"
+    reframe: dict[str, Any] | None = None
+    captions: list[Caption] = field(default_factory=list)
+    markers: list[Marker] = field(default_factory=list)
+    provenance: list[dict[str, Any]] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    # ---- derived facts -------------------------------------------------------------
+    @property
+    def duration(self) -> Fraction:
+        """Sum of the clips minus the transition overlaps, snapped to whole frames."""
+        starts = self.clip_starts()
+        if not self.video:
+            return Fraction(0)
+        return starts[-1] + self.video[-1].duration
+
+    def clip_starts(self) -> list[Fraction]:
+        """Timeline time at which each clip begins (overlaps subtract)."""
+        starts: list[Fraction] = []
+        t = Fraction(0)
+        for i, clip in enumerate(self.video):
+            starts.append(t)
+            overlap = clip.transition.duration if i < len(self.video) - 1 and not clip.transition.is_cut else 0
+            t += clip.duration - overlap
+        return starts
+
+    def cut_times(self) -> list[Fraction]:
+        """The midpoint of each transition (or the cut instant) on the timeline."""
+        starts = self.clip_starts()
+        cuts = []
+        for i in range(1, len(self.video)):
+            tr = self.video[i - 1].transition
+            d = tr.duration if not tr.is_cut else Fraction(0)
+            cuts.append(starts[i] + d / 2)
+        return cuts
+
+    @property
+    def frame_count(self) -> int:
+        return frames_in(self.duration, self.canvas.fps)
+
+    def track(self, role: str) -> AudioTrack:
+        """The audio track for a role, created empty when missing."""
+        if role not in self.audio:
+            self.audio[role] = AudioTrack(role=role)
+        return self.audio[role]
+
+    def copy(self) -> "Timeline":
+        return copy.deepcopy(self)
+
+    # ---- validation ----------------------------------------------------------------
+    def validate(self, where: str = "timeline") -> None:
+        """Raise InputError naming the first inconsistency."""
+        c = self.canvas
+        if c.width <= 0 or c.height <= 0 or c.width % 2 or c.height % 2:
+            raise InputError(f"{where}: canvas {c.width}x{c.height} must be positive and even")
+        if c.fps <= 0:
+            raise InputError(f"{where}: canvas fps must be positive")
+        if self.fit not in FIT_POLICIES:
+            raise InputError(f"{where}: fit '{self.fit}' is not one of {', '.join(FIT_POLICIES)}")
+        n = len(self.video)
+        for i, clip in enumerate(self.video):
+            name = f"{where}: clip {i + 1} ({Path(clip.source).name})"
+            if clip.in_point < 0:
+                raise InputError(f"{name}: in point {float(clip.in_point):.3f}s is before the start")
+            if clip.out_point <= clip.in_point:
+                raise InputError(f"{name}: out point must be after in point")
+            if clip.src_duration and clip.out_point > clip.src_duration + Fraction(1, 1000):
+                raise InputError(
+                    f"{name}: out point {float(clip.out_point):.3f}s is past the end of the source "
+                    f"({float(clip.src_duration):.3f}s)"
+                )
+            if clip.fit is not None and clip.fit not in FIT_POLICIES:
+                raise InputError(f"{name}: fit '{clip.fit}' is not one of {', '.join(FIT_POLICIES)}")
+            tr = clip.transition
+            if tr.duration < 0:
+                raise InputError(f"{name}: transition duration is negative")
+            if i < n - 1 and not tr.is_cut:
+                nxt = self.video[i + 1]
+                if tr.duration >= clip.duration or tr.duration >= nxt.duration:
+                    raise InputError(
+                        f"{name}: transition {tr.kind}:{float(tr.duration):g}s must be shorter than "
+                        f"both clips it joins ({float(clip.duration):.3f}s and {float(nxt.duration):.3f}s)"
+                    )
+            if i > 0:
+                prev = self.video[i - 1].transition
+                used = (prev.duration if not prev.is_cut else 0) + (tr.duration if i < n - 1 and not tr.is_cut else 0)
+                if used > clip.duration:
+                    raise InputError(f"{name}: its two transitions together are longer than the clip")
+        for role, trk in self.audio.items():
+            for item in trk.items:
+                if item.start < 0 or item.out_point <= item.in_point:
+                    raise InputError(f"{where}: {role} item {item.id or item.source}: bad placement")
+
+    # ---- serialisation -------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": "reelforge.timeline", "version": SCHEMA_VERSION, **_dump(self)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "timeline") -> "Timeline":
+        if not isinstance(data, dict) or data.get("schema") != "reelforge.timeline":
+            raise InputError(f"{where}: not a reelforge timeline (missing schema)")
+        version = data.get("version")
+        if version != SCHEMA_VERSION:
+            raise InputError(f"{where}: timeline schema version {version} is not supported (expected {SCHEMA_VERSION})")
+        body = {k: v for k, v in data.items() if k not in ("schema", "version")}
+        try:
+            tl = _load(cls, body)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{where}: invalid timeline ({exc})") from None
+        tl.validate(where)
+        return tl
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        from .atomic import atomic_write_text
+
+        return atomic_write_text(Path(path), self.to_json() + "\n")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> "Timeline":
+        p = Path(path)
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(f"{p}: no such file") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"{p}: not a readable timeline ({exc.__class__.__name__})") from None
+        return cls.from_dict(data, where=str(p))
+
+
+def is_timeline_path(path: str | os.PathLike[str]) -> bool:
+    return str(path).endswith(".timeline.json")
+
+
+def clip_from_media(path: str | os.PathLike[str], clip_id: str = "") -> Clip:
+    """A clip spanning a whole media file, with its facts from probe()."""
+    from .media import probe
+
+    info = probe(path)
+    v = info.v
+    w, h = v.display_size
+    dur = v.duration if v.duration else info.duration
+    if info.has_audio:
+        dur = min(dur, info.duration)
+    return Clip(
+        source=info.path,
+        in_point=Fraction(0),
+        out_point=dur,
+        id=clip_id or Path(path).stem,
+        has_audio=info.has_audio,
+        src_width=w,
+        src_height=h,
+        src_fps=v.fps,
+        src_duration=dur,
+    )
+
+
+def timeline_from_media(paths: Iterable[str | os.PathLike[str]], canvas: Canvas | None = None) -> Timeline:
+    """A plain sequence of whole files; the canvas is the first clip's size and rate."""
+    clips = [clip_from_media(p) for p in paths]
+    if not clips:
+        raise InputError("no input files")
+    if canvas is None:
+        first = clips[0]
+        canvas = Canvas(width=first.src_width // 2 * 2, height=first.src_height // 2 * 2, fps=first.src_fps)
+    return Timeline(canvas=canvas, video=clips)
+
+
+def load_inputs(paths: Iterable[str | os.PathLike[str]]) -> Timeline:
+    """Media files and/or .timeline.json files -> one timeline (timelines are appended)."""
+    paths = list(paths)
+    if not paths:
+        raise InputError("no input given")
+    result: Timeline | None = None
+    for p in paths:
+        if is_timeline_path(p):
+            tl = Timeline.load(p)
+        else:
+            tl = timeline_from_media([p], canvas=result.canvas if result else None)
+        if result is None:
+            result = tl
+        else:
+            result.video.extend(tl.video)
+            for role, trk in tl.audio.items():
+                result.track(role).items.extend(trk.items)
+    assert result is not None
+    return result
+
+
+# ---- generic dataclass <-> JSON with exact fractions ------------------------------------
+def _dump(obj: Any) -> Any:
+    if isinstance(obj, Fraction):
+        return fmt_fraction(obj)
+    if is_dataclass(obj):
+        return {f.name: _dump(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, dict):
+        return {k: _dump(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_dump(v) for v in obj]
+    return obj
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def _load(tp: Any, value: Any) -> Any:
+    import typing
+
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if tp is Any:
+        return value
+    if origin is typing.Union or (origin is not None and str(origin) == "<class 'types.UnionType'>"):
+        if value is None:
+            return None
+        non_none = [a for a in args if a is not type(None)]
+        return _load(non_none[0], value)
+    if tp is Fraction:
+        return to_fraction(value)
+    if is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise TypeError(f"{tp.__name__} must be an object")
+        hints = _hints(tp)
+        known = {f.name for f in fields(tp)}
+        unknown = set(value) - known
+        if unknown:
+            raise KeyError(f"unknown field(s) in {tp.__name__}: {', '.join(sorted(unknown))}")
+        return tp(**{k: _load(hints[k], v) for k, v in value.items()})
+    if origin in (list, tuple):
+        return [_load(args[0] if args else Any, v) for v in value]
+    if origin is dict:
+        return {k: _load(args[1] if len(args) > 1 else Any, v) for k, v in value.items()}
+    if tp in (int, float, str, bool):
+        if tp is float and isinstance(value, (int, float)):
+            return float(value)
+        if not isinstance(value, tp):
+            raise TypeError(f"expected {tp.__name__}, got {value!r}")
+        return value
+    return value
+
+
+def append_clips(tl: Timeline, clips: list[Clip]) -> Timeline:
+    """Append clips; an empty timeline whose canvas is not fixed takes the first clip's shape."""
+    if clips and not tl.video and not tl.meta.get("canvas_fixed"):
+        first = clips[0]
+        tl.canvas = Canvas(width=first.src_width // 2 * 2, height=first.src_height // 2 * 2,
+                           fps=first.src_fps, sample_rate=tl.canvas.sample_rate, channels=tl.canvas.channels)
+    tl.video.extend(clips)
+    return tl
+
+
+def empty_timeline() -> Timeline:
+    """A timeline with no clips; the first clip added sets its canvas."""
+    return Timeline(canvas=Canvas(width=1920, height=1080, fps=Fraction(30)))
