@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test session gets its own cache and user-preset folder."""
+    base = tmp_path_factory.getbasetemp()
+    monkeypatch.setenv("REELFORGE_CACHE", str(base / "cache"))
+    monkeypatch.setenv("REELFORGE_PRESETS", str(base / "no-user-presets"))
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the real console entry point in a subprocess (exit codes, stdout/stderr as users see)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True,
+                          cwd=cwd, env=full_env, timeout=timeout)
+
+
+@pytest.fixture
+def cli():  # noqa: ANN201
+    return run_cli
