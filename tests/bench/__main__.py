@@ -1,0 +1,73 @@
+"""`make bench`: time reelforge's main jobs against hand-written ffmpeg commands doing the
+same work, and write the table to docs/benchmarks.md.
+
+Every module tests/bench/bench_*.py offers `run(workdir: Path) -> list[dict]`, each row
+{"job", "reelforge_s", "reference_s", "goal", "note"} (reference_s may be None).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def main() -> int:
+    import tests.bench as pkg
+
+    only = sys.argv[1:]
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="reelforge-bench-") as tmp:
+        os.environ["REELFORGE_CACHE"] = str(Path(tmp) / "cache")
+        for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+            if not info.name.startswith("bench_") or (only and info.name not in only):
+                continue
+            mod = importlib.import_module(f"tests.bench.{info.name}")
+            work = Path(tmp) / info.name
+            work.mkdir()
+            print(f"== {info.name}", flush=True)
+            for row in mod.run(work):
+                rows.append(row)
+                print(f"   {row['job']}: {row['reelforge_s']:.2f}s"
+                      + (f" vs {row['reference_s']:.2f}s" if row.get("reference_s") else ""), flush=True)
+    write_table(rows)
+    return 0
+
+
+def write_table(rows: list[dict]) -> None:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` on {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.machine()}.",
+        "Reference: a hand-written ffmpeg command doing the same work with the same encoder settings.",
+        "",
+        "| job | reelforge (s) | reference (s) | ratio | goal | note |",
+        "| --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    for r in rows:
+        ref = r.get("reference_s")
+        ratio = f"{r['reelforge_s'] / ref:.2f}x" if ref else "-"
+        lines.append(f"| {r['job']} | {r['reelforge_s']:.2f} | {ref:.2f} | {ratio} | {r.get('goal', '')} | {r.get('note', '')} |"
+                     if ref else f"| {r['job']} | {r['reelforge_s']:.2f} | - | - | {r.get('goal', '')} | {r.get('note', '')} |")
+    out = ROOT / "docs" / "benchmarks.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    print(f"wrote {out}")
+
+
+def timed(fn, *args, **kwargs) -> float:  # noqa: ANN001
+    start = time.perf_counter()
+    fn(*args, **kwargs)
+    return time.perf_counter() - start
+
+
+if __name__ == "__main__":
+    sys.exit(main())
