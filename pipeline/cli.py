@@ -176,17 +176,19 @@ def presets_show(name: str, as_json: bool) -> None:
 @cli.command()
 @click.argument("pipeline_file", metavar="PIPELINE.yaml", type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Validate and show the plan; generate and render nothing.")
+@click.option("--budget", type=float, metavar="USD", help="Refuse to start if generating the shots would cost more.")
 @handle_errors
-def run(pipeline_file: str, dry_run: bool) -> None:
+def run(pipeline_file: str, dry_run: bool, budget: float | None) -> None:
     """Run a pipeline file: generate its shots, apply its steps, write its outputs.
 
     \b
     Example:
       reelforge run samples/promo.yaml
+      reelforge run promo.yaml --dry-run --budget 5
     """
     from .runner import run_file
 
-    run_file(pipeline_file, dry_run=dry_run)
+    run_file(pipeline_file, dry_run=dry_run, budget=budget)
 
 
 def main() -> None:

@@ -11,17 +11,17 @@ from .stage import StageContext, get_stage
 from .timeline import Timeline, empty_timeline
 
 
-def run_spec(spec: PipelineSpec, dry_run: bool = False) -> tuple[Timeline, StageContext]:
+def run_spec(spec: PipelineSpec, dry_run: bool = False,
+             budget: float | None = None) -> tuple[Timeline, StageContext]:
     reporter = default_reporter()
-    ctx = StageContext(reporter=reporter, base_dir=spec.base_dir, dry_run=dry_run)
+    ctx = StageContext(reporter=reporter, base_dir=spec.base_dir, dry_run=dry_run,
+                       options={"budget": budget} if budget is not None else {})
     tl = empty_timeline()
     tl.meta["name"] = spec.name
     for i, step in enumerate(spec.steps, 1):
         stage = get_stage(step.name)
         if dry_run and step.name == "generate":
-            for shot in step.params.get("shots", []):
-                reporter.info(f"  shot {shot.get('id')}: {shot.get('provider', 'local')} {shot.get('model', 'sora-2')} "
-                              f"{shot.get('duration', '')} s: {shot.get('prompt', '')[:60]}")
+            tl = stage.apply(tl, step.model, ctx)  # prints the shots, estimated cost and time
             continue
         started = time.monotonic()
         reporter.info(f"[{i}/{len(spec.steps)}] {step.name}")
@@ -30,9 +30,9 @@ def run_spec(spec: PipelineSpec, dry_run: bool = False) -> tuple[Timeline, Stage
     return tl, ctx
 
 
-def run_file(path: str | Path, dry_run: bool = False) -> list[dict]:
+def run_file(path: str | Path, dry_run: bool = False, budget: float | None = None) -> list[dict]:
     spec = load_spec(path)
-    tl, ctx = run_spec(spec, dry_run=dry_run)
+    tl, ctx = run_spec(spec, dry_run=dry_run, budget=budget)
     reporter = default_reporter()
     if ctx.outputs:
         reporter.info("outputs:")
