@@ -87,7 +87,7 @@ class FakeServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def origin(self) -> str:
@@ -147,3 +147,21 @@ def image_difference(received: bytes, reference: Any) -> float:
     h, w = reference.shape[:2]
     img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
     return float(np.abs(img.astype(np.int16) - reference.astype(np.int16)).mean())
+
+
+def run_cli_bg(*args: str, env: dict[str, str], cwd: Any = None) -> Any:
+    """Start the CLI in a subprocess (for interrupting it)."""
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "pipeline", *args], env={**os.environ, **env}, cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(cond: Any, timeout: float = 20.0) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError("timed out waiting for the server")
+        time.sleep(0.02)
