@@ -47,10 +47,13 @@ def request_for(shot: Shot, ctx: StageContext, image: str | None = None, name_sh
     """The validated request for a shot; `image` is a continued shot's first frame."""
     from pipeline.providers.base import make_request
 
-    if image is None and shot.image:
-        image = str(ctx.resolve(shot.image))
-    tail = str(ctx.resolve(shot.image_tail)) if shot.image_tail else None
     try:
+        for flag, given in (("--image", shot.image), ("--image-tail", shot.image_tail)):
+            if given and not ctx.resolve(given).is_file():
+                raise InputError(f"{flag} {given}: no such file")
+        if image is None and shot.image:
+            image = str(ctx.resolve(shot.image))
+        tail = str(ctx.resolve(shot.image_tail)) if shot.image_tail else None
         return make_request(
             shot.prompt, shot.model, shot.duration, shot.aspect, shot.sound, shot.size,
             provider=shot.provider, warn=lambda m: ctx.warn(f"shot {shot.id}: {m}" if name_shot else m),
