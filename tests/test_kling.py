@@ -158,7 +158,10 @@ def test_submission_sent_but_never_acknowledged_is_found_again(kling: FakeKling,
     assert sha(path) == sha(served)
 
 
-def test_concurrency_limit_is_respected(kling: FakeKling, tmp_path: Path) -> None:
+@pytest.mark.parametrize("ours", [2, 4])
+def test_concurrency_limit_is_respected(kling: FakeKling, tmp_path: Path, ours: int) -> None:
+    """Our limit (2) keeps within the account's (2); with ours above the account's (4), the
+    service's 1303 answers make shots wait for a free slot instead of failing."""
     from pipeline.stage import StageContext
     from pipeline.timeline import empty_timeline
     from stages.generate import GenerateParams, GenerateStage
@@ -166,22 +169,27 @@ def test_concurrency_limit_is_respected(kling: FakeKling, tmp_path: Path) -> Non
     kling.account_limit = 2
     kling.polls = 6
     params = GenerateParams.model_validate({
-        "concurrency": {"kling": 2},
+        "concurrency": {"kling": ours},
         "shots": [{"id": f"s{i}", "prompt": f"shot number {i}", "provider": "kling", "model": "kling-v2-5-turbo",
                    "duration": 5} for i in range(5)]})
     tl = GenerateStage().apply(empty_timeline(), params, StageContext(reporter=quiet(), base_dir=tmp_path))
     assert len(kling.submissions) == 5
-    assert kling.max_in_flight == 2 and kling.rejected_1303 == 0
+    assert kling.max_in_flight == 2
+    assert (kling.rejected_1303 == 0) == (ours == 2)
     assert [c.id for c in tl.video] == [f"s{i}" for i in range(5)]
     assert [p["job_id"] for p in tl.provenance] == [
         next(s["task_id"] for s in kling.submissions if s["prompt"] == f"shot number {i}") for i in range(5)]
 
 
 def test_cfg_scale_only_for_v1_models(kling: FakeKling, tmp_path: Path) -> None:
-    r = run_cli("generate", "--provider", "kling", "--model", "kling-v2-1", "--prompt", "a kite", "--cfg-scale", "0.7",
-                "-o", str(tmp_path / "a.mp4"))
-    assert r.returncode == 0, r.stderr
-    assert "--cfg-scale: kling-v2-1 ignores it" in r.stderr
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    r = CliRunner().invoke(cli, ["generate", "--provider", "kling", "--model", "kling-v2-1", "--prompt", "a kite",
+                                 "--cfg-scale", "0.7", "-o", str(tmp_path / "a.mp4")])
+    assert r.exit_code == 0, r.output
+    assert "--cfg-scale: kling-v2-1 ignores it" in r.output
     assert "cfg_scale" not in kling.submissions[0]  # the server would have refused it
     from pipeline.providers.base import make_request
     from pipeline.providers.generate import generate_clip

@@ -211,14 +211,14 @@ class KlingProvider:
                     save_job(rec)
                     reporter.info(f"kling: resuming task {found} (already submitted; not paying twice)")
                 else:
-                    rec = self._submit(client, req, rec, warn)
+                    rec = self._submit(client, req, rec, warn, interval)
             else:
                 ext = f"rf-{digest[:20]}-{secrets.token_hex(4)}"
                 kind = "image2video" if req.image else "text2video"
                 rec = JobRecord(provider=self.name, request=digest, base_url=self.base, kind=kind,
                                 external_id=ext, status="pending")
                 save_job(rec)
-                rec = self._submit(client, req, rec, warn)
+                rec = self._submit(client, req, rec, warn, interval)
             data = self._poll(client, rec, interval, reporter, req)
             videos = ((data.get("task_result") or {}).get("videos")) or []
             if not videos or not videos[0].get("url"):
@@ -245,9 +245,24 @@ class KlingProvider:
         self._fail(r, "lookup")
         return None
 
-    def _submit(self, client: Any, req: VideoRequest, rec: JobRecord, warn: Any) -> JobRecord:
+    def _submit(self, client: Any, req: VideoRequest, rec: JobRecord, warn: Any,
+                interval: float = 10.0) -> JobRecord:
         kind, body = self.body(req, rec.external_id or "")
-        data = self._call(client, "POST", f"/v1/videos/{kind}", "submission", warn, json=body)
+        # The account's concurrent-task limit (1303) frees up as other tasks finish, which
+        # takes minutes: keep trying for a while (other programs may share the account).
+        patience = time.monotonic() + float(os.environ.get("REELFORGE_KLING_SLOT_WAIT", 1800))
+        told = False
+        while True:
+            try:
+                data = self._call(client, "POST", f"/v1/videos/{kind}", "submission", warn, json=body)
+                break
+            except KlingApiError as exc:
+                if exc.code != 1303 or time.monotonic() > patience:
+                    raise
+                if not told:
+                    warn("kling: the account's concurrent-task limit is reached; waiting for a free slot")
+                    told = True
+                time.sleep(max(interval, 0.05))
         if not data.get("task_id"):
             raise ProviderError("kling: the submission was answered without a task_id")
         rec.job_id, rec.kind, rec.status = str(data["task_id"]), kind, "submitted"
