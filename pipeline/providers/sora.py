@@ -93,7 +93,7 @@ class SoraProvider:
             err = body.get("error") if isinstance(body, dict) else None
             code = err.get("code") if isinstance(err, dict) else None
             return code not in ("insufficient_quota", "billing_hard_limit_reached")
-        return response.status_code in (408, 409, 500, 502, 503, 504)
+        return response.status_code in (408, 500, 502, 503, 504)
 
     # -- the job ----------------------------------------------------------------------
     def _submit(self, client: Any, req: VideoRequest, headers: dict[str, str], warn: Any) -> dict[str, Any]:
