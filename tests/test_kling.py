@@ -112,9 +112,13 @@ def test_error_codes_are_explained(kling: FakeKling, setup: str, prompt: str, co
 
     if setup == "balance":
         kling.balance = False
+    from pipeline.providers.jobs import load_job
+
+    req = make_request(prompt, "kling-v2-1", provider="kling")
     with pytest.raises(ReelforgeError) as info:
-        generate_clip(make_request(prompt, "kling-v2-1", provider="kling"), "kling", quiet())
+        generate_clip(req, "kling", quiet())
     assert info.value.exit_code == code and says in str(info.value)
+    assert load_job("kling", req.digest("kling")) is None  # refused: nothing left to resume
     assert len(kling.requests("POST", "/v1/videos/")) == 1  # refusals like these are not retried
 
 

@@ -258,7 +258,11 @@ class KlingProvider:
                 break
             except KlingApiError as exc:
                 if exc.code != 1303 or time.monotonic() > patience:
+                    close_job(rec, "failed")  # answered with a refusal: no task was created
                     raise
+            except InputError:
+                close_job(rec, "failed")
+                raise
                 if not told:
                     warn("kling: the account's concurrent-task limit is reached; waiting for a free slot")
                     told = True
