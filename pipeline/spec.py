@@ -1,25 +1,50 @@
-"""Pipeline files (YAML) -> a validated list of steps. Errors name file:line and key.
+"""Pipeline files (YAML) -> validated lists of steps. Errors name file:line and key.
 
     name: promo
-    shots:                       # optional: generated first, in order, onto the timeline
+    vars: {music: bed.wav}
+    inputs: [intro.mp4, body.mp4]   # optional: media, .timeline.json or .otio to start from
+    shots:                          # optional: generated first, in order, onto the timeline
       - {id: opener, prompt: "...", model: sora-2, duration: 4}
     steps:
       - stitch: {transition: "fade:0.5"}
+      - music: {track: "${music}"}
+        id: bed                     # optional step id (for variants and --force)
       - export: {presets: [tiktok, youtube-shorts], dir: out}
+    variants:                       # optional: each renders its own output set
+      calm: {vars: {music: calm.wav}}
+      loud: {vars: {music: loud.wav}, steps: {export: {presets: [tiktok]}}}
+
+Every step's parameters are validated by the stage's pydantic Params; validation errors
+are mapped back to the YAML line of the key at fault (see `explain`).
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import yaml
 
 from .errors import InputError
 
-TOP_KEYS = ("name", "version", "vars", "variants", "canvas", "shots", "steps", "output_dir")
+TOP_KEYS = ("name", "version", "vars", "variants", "canvas", "inputs", "shots", "steps", "output_dir")
+VARIANT_KEYS = ("vars", "steps", "suffix", "name")
+STEP_KEYS = ("id",)
+CANVAS_KEYS = ("width", "height", "fps", "sample_rate")
+# A parameter value with one of these extensions names a file that must exist, unless
+# its key says it is an output.
+MEDIA_EXTENSIONS = {
+    ".mp4", ".mov", ".mkv", ".m4v", ".webm", ".avi", ".wav", ".mp3", ".m4a", ".aac", ".flac",
+    ".ogg", ".opus", ".png", ".jpg", ".jpeg", ".webp", ".txt", ".srt", ".vtt", ".otio", ".py",
+}
+OUTPUT_KEYS = {"dir", "name", "output", "out", "report", "output_dir", "save", "prefix", "suffix"}
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}")
+
+Key = tuple[Any, ...]
 
 
 @dataclass
@@ -28,6 +53,12 @@ class Step:
     params: dict[str, Any]
     line: int
     model: Any = None  # validated parameters
+    id: str = ""
+    path: Key = ()  # key path of the parameters in the YAML file
+
+    @property
+    def label(self) -> str:
+        return self.id if self.id and self.id != self.name else self.name
 
 
 @dataclass
@@ -36,25 +67,35 @@ class PipelineSpec:
     name: str
     steps: list[Step]
     raw: dict[str, Any] = field(default_factory=dict)
-    lines: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    lines: dict[Key, int] = field(default_factory=dict)
+    vars: dict[str, Any] = field(default_factory=dict)
+    variant: str | None = None
+    inputs: list[Path] = field(default_factory=list)
+    canvas: dict[str, Any] | None = None
 
     @property
     def base_dir(self) -> Path:
-        return self.path.parent
+        return self.path.resolve().parent
 
-    def where(self, *key: Any) -> str:
-        """file:line for a key path (the nearest enclosing key that has a line)."""
+    def line(self, *key: Any) -> int:
         k = tuple(key)
         while k and k not in self.lines:
             k = k[:-1]
-        return f"{self.path}:{self.lines.get(k, 1)}"
+        return self.lines.get(k, 1)
+
+    def where(self, *key: Any) -> str:
+        """file:line for a key path (the nearest enclosing key that has a line)."""
+        return f"{self.path}:{self.line(*key)}"
+
+    def fail(self, key: Key, message: str) -> InputError:
+        return InputError(f"{self.where(*key)}: {message}")
 
 
 class _LineLoader(yaml.SafeLoader):
     """Remembers the line of every mapping key and sequence item."""
 
 
-def _compose_lines(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> None:
+def _compose_lines(node: yaml.Node, path: Key, lines: dict[Key, int]) -> None:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
@@ -67,7 +108,7 @@ def _compose_lines(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any
             _compose_lines(item, path + (i,), lines)
 
 
-def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
+def read_yaml(path: Path) -> tuple[Any, dict[Key, int]]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -82,50 +123,361 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
         line = mark.line + 1 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc)
         raise InputError(f"{path}:{line}: invalid YAML: {problem}") from None
-    lines: dict[tuple[Any, ...], int] = {}
+    lines: dict[Key, int] = {}
     if node is not None:
         _compose_lines(node, (), lines)
     return data, lines
 
 
-def load_spec(path: str | Path) -> PipelineSpec:
-    """Read and validate a pipeline file; every step's parameters are validated too."""
-    from .stage import get_stage, validate_params
+def _hint(word: str, choices: Iterable[str]) -> str:
+    near = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.5)
+    return f" (did you mean '{near[0]}'?)" if near else ""
+
+
+def _unknown_keys(spec: PipelineSpec, data: dict[str, Any], allowed: Iterable[str], base: Key, what: str) -> None:
+    allowed = tuple(allowed)
+    for key in data:
+        if key not in allowed:
+            raise spec.fail(base + (key,), f"{what}unknown key '{key}'{_hint(str(key), allowed)}")
+
+
+# ---- variables ------------------------------------------------------------------------
+def substitute(value: Any, variables: dict[str, Any], spec: PipelineSpec, path: Key) -> Any:
+    """Replace ${name} in every string; a string that is only ${name} takes the value's type.
+    `$${` writes a literal `${`."""
+    if isinstance(value, dict):
+        return {k: substitute(v, variables, spec, path + (k,)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute(v, variables, spec, path + (i,)) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def lookup(name: str) -> Any:
+        if name not in variables:
+            key = _key_name(path)
+            raise spec.fail(path, f"{key}: unknown variable '${{{name}}}'{_hint(name, variables)}")
+        return variables[name]
+
+    escaped = value.replace("$${", "\0")
+    whole = _VAR.fullmatch(escaped)
+    if whole:
+        return lookup(whole.group(1))
+    return _VAR.sub(lambda m: str(lookup(m.group(1))), escaped).replace("\0", "${")
+
+
+def _key_name(path: Key) -> str:
+    """How a key path is named in messages: export.presets[0], shots[1].prompt, vars.x."""
+    if len(path) >= 3 and path[0] == "steps" and isinstance(path[1], int):
+        return _display(str(path[2]), path[3:])
+    if path and path[0] == "shots":
+        return _display("shots", path[1:])
+    return _display(str(path[0]), path[1:]) if path else "file"
+
+
+# ---- variants --------------------------------------------------------------------------
+def variant_names(path: str | Path) -> list[str]:
+    """The variants a pipeline file defines (empty: it renders one output set)."""
+    data, _ = read_yaml(Path(path))
+    variants = data.get("variants") if isinstance(data, dict) else None
+    return [str(k) for k in variants] if isinstance(variants, dict) else []
+
+
+def _copy_lines(lines: dict[Key, int], src: Key, dst: Key) -> None:
+    for key, line in list(lines.items()):
+        if key[: len(src)] == src:
+            lines[dst + key[len(src):]] = line
+
+
+def _apply_variant(spec: PipelineSpec, data: dict[str, Any], variant: str) -> tuple[dict[str, Any], str]:
+    variants = data.get("variants")
+    if not isinstance(variants, dict) or not variants:
+        raise InputError(f"{spec.path}: variant '{variant}' given but the file defines no variants")
+    if variant not in variants:
+        raise InputError(f"{spec.path}: unknown variant '{variant}'{_hint(variant, variants)}; "
+                         f"defined: {', '.join(map(str, variants))}")
+    body = variants[variant] or {}
+    base: Key = ("variants", variant)
+    if not isinstance(body, dict):
+        raise spec.fail(base, f"variants.{variant}: must be a mapping with vars/steps/suffix")
+    _unknown_keys(spec, body, VARIANT_KEYS, base, f"variants.{variant}: ")
+    data = copy.deepcopy(data)
+    extra_vars = body.get("vars") or {}
+    if not isinstance(extra_vars, dict):
+        raise spec.fail(base + ("vars",), f"variants.{variant}.vars: must be a mapping")
+    data["vars"] = {**(data.get("vars") or {}), **extra_vars}
+    for k in extra_vars:
+        _copy_lines(spec.lines, base + ("vars", k), ("vars", k))
+    overrides = body.get("steps") or {}
+    if not isinstance(overrides, dict):
+        raise spec.fail(base + ("steps",), f"variants.{variant}.steps: map a step name or id to parameters")
+    steps = data.get("steps") or []
+    for target, params in overrides.items():
+        where: Key = base + ("steps", target)
+        if not isinstance(params, dict):
+            raise spec.fail(where, f"variants.{variant}.steps.{target}: parameters must be a mapping")
+        hits = 0
+        for i, item in enumerate(steps):
+            if not isinstance(item, dict):
+                continue
+            name = next((k for k in item if k not in STEP_KEYS), None)
+            if name is None or target not in (name, item.get("id")):
+                continue
+            hits += 1
+            item[name] = {**(item[name] or {}), **params}
+            for k in params:
+                _copy_lines(spec.lines, where + (k,), ("steps", i, name, k))
+        if target == "generate" and data.get("shots"):
+            hits += 1  # shots are overridden through vars
+        if not hits:
+            known = [next((k for k in it if k not in STEP_KEYS), "") for it in steps if isinstance(it, dict)]
+            known += [str(it.get("id")) for it in steps if isinstance(it, dict) and it.get("id")]
+            raise spec.fail(where, f"variants.{variant}.steps: no step '{target}'{_hint(str(target), known)}")
+    suffix = body.get("suffix", f"-{variant}")
+    name = str(body.get("name") or f"{data.get('name') or spec.path.stem}{suffix}")
+    return data, name
+
+
+# ---- loading ---------------------------------------------------------------------------
+def load_spec(path: str | Path, variant: str | None = None, variables: dict[str, Any] | None = None,
+              check_files: bool = True) -> PipelineSpec:
+    """Read and validate a pipeline file (one variant of it); every step's parameters are
+    validated too. `variables` override the file's `vars:`."""
+    from .stage import get_stage
 
     p = Path(path)
     data, lines = read_yaml(p)
     if not isinstance(data, dict):
         raise InputError(f"{p}:1: a pipeline file is a mapping with 'steps' (and optionally 'shots')")
     spec = PipelineSpec(path=p, name=str(data.get("name") or p.stem), steps=[], raw=data, lines=lines)
-    for key in data:
-        if key not in TOP_KEYS:
-            near = difflib.get_close_matches(str(key), TOP_KEYS, n=1)
-            hint = f" (did you mean '{near[0]}'?)" if near else ""
-            raise InputError(f"{spec.where(key)}: unknown key '{key}'{hint}")
-    shots = data.get("shots") or []
+    _unknown_keys(spec, data, TOP_KEYS, (), "")
+    if variant is not None:
+        data, spec.name = _apply_variant(spec, data, variant)
+    spec.variant = variant
+    raw_vars = data.get("vars") or {}
+    if not isinstance(raw_vars, dict):
+        raise spec.fail(("vars",), "vars: must be a mapping of name: value")
+    spec.vars = {str(k): v for k, v in {**raw_vars, **(variables or {})}.items()}
+    body = {k: substitute(v, spec.vars, spec, (k,)) for k, v in data.items() if k not in ("vars", "variants")}
+    spec.name = str(substitute(spec.name, spec.vars, spec, ("name",)))
+
+    canvas = body.get("canvas")
+    if canvas is not None:
+        if not isinstance(canvas, dict):
+            raise spec.fail(("canvas",), "canvas: must be a mapping with width, height, fps")
+        _unknown_keys(spec, canvas, CANVAS_KEYS, ("canvas",), "canvas: ")
+        spec.canvas = _check_canvas(spec, canvas)
+    inputs = body.get("inputs") or []
+    if isinstance(inputs, str):
+        inputs = [inputs]
+    if not isinstance(inputs, list):
+        raise spec.fail(("inputs",), "inputs: must be a list of media, .timeline.json or .otio files")
+    for i, item in enumerate(inputs):
+        f = (spec.base_dir / str(item)).resolve() if not Path(str(item)).is_absolute() else Path(str(item))
+        if check_files and not f.is_file():
+            raise spec.fail(("inputs", i), f"inputs[{i}]: no such file '{item}'")
+        spec.inputs.append(f)
+
+    shots = body.get("shots") or []
     if not isinstance(shots, list):
-        raise InputError(f"{spec.where('shots')}: shots: must be a list")
+        raise spec.fail(("shots",), "shots: must be a list")
     if shots:
-        spec.steps.append(Step("generate", {"shots": shots}, spec.lines.get(("shots",), 1)))
-    raw_steps = data.get("steps") or []
+        spec.steps.append(Step("generate", {"shots": shots}, spec.line("shots"), id="generate", path=()))
+    raw_steps = body.get("steps") or []
     if not isinstance(raw_steps, list):
-        raise InputError(f"{spec.where('steps')}: steps: must be a list of '- name: {{params}}'")
+        raise spec.fail(("steps",), "steps: must be a list of '- name: {params}'")
     for i, item in enumerate(raw_steps):
         if isinstance(item, str):
             item = {item: {}}
-        if not isinstance(item, dict) or len(item) != 1:
-            raise InputError(f"{spec.where('steps', i)}: each step is one name with its parameters")
-        (name, params), = item.items()
-        params = params or {}
+        names = [k for k in item if k not in STEP_KEYS] if isinstance(item, dict) else []
+        if len(names) != 1:
+            raise spec.fail(("steps", i), "each step is one name with its parameters, e.g. '- export: {presets: [tiktok]}'")
+        name = names[0]
+        params = item[name] or {}
         if not isinstance(params, dict):
-            raise InputError(f"{spec.where('steps', i, name)}: {name}: parameters must be a mapping")
-        line = spec.lines.get(("steps", i, name), spec.lines.get(("steps", i), 1))
+            raise spec.fail(("steps", i, name), f"{name}: parameters must be a mapping")
+        line = spec.line("steps", i, name)
         try:
-            stage = get_stage(str(name))
+            get_stage(str(name))
         except InputError as exc:
             raise InputError(f"{p}:{line}: {exc}") from None
-        spec.steps.append(Step(str(name), params, line))
-    for idx, step in enumerate(spec.steps):
+        step_id = str(item.get("id") or name)
+        spec.steps.append(Step(str(name), params, line, id=step_id, path=("steps", i, name)))
+    _check_ids(spec)
+    output_dir = body.get("output_dir")
+    for step in spec.steps:
         stage = get_stage(step.name)
-        step.model = validate_params(stage, step.params, f"{p}:{step.line}")
+        fields = getattr(stage.Params, "model_fields", {})
+        if output_dir and "dir" in fields and "dir" not in step.params:
+            step.params = {**step.params, "dir": str(output_dir)}
+        step.model = validate_step(spec, stage, step)
+        if check_files:
+            check_media(spec, step.params, step.path, step.name)
     return spec
+
+
+def load_specs(path: str | Path, variants: Iterable[str] = (), variables: dict[str, Any] | None = None,
+               check_files: bool = True) -> list[PipelineSpec]:
+    """One spec per variant asked for (all the file's variants when none is asked for;
+    the plain file when it has none)."""
+    chosen = list(variants) or variant_names(path)
+    if not chosen:
+        return [load_spec(path, None, variables, check_files)]
+    return [load_spec(path, v, variables, check_files) for v in chosen]
+
+
+def _check_canvas(spec: PipelineSpec, canvas: dict[str, Any]) -> dict[str, Any]:
+    from .timebase import to_rate
+
+    out: dict[str, Any] = {}
+    for key in ("width", "height"):
+        value = canvas.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0 or value % 2:
+            raise spec.fail(("canvas", key), f"canvas.{key}: expected a positive even whole number, got {value!r}")
+        out[key] = value
+    try:
+        out["fps"] = to_rate(canvas.get("fps", 30))
+    except (ValueError, ZeroDivisionError, TypeError):
+        raise spec.fail(("canvas", "fps"), f"canvas.fps: not a frame rate: {canvas.get('fps')!r}") from None
+    if "sample_rate" in canvas:
+        out["sample_rate"] = int(canvas["sample_rate"])
+    return out
+
+
+def _check_ids(spec: PipelineSpec) -> None:
+    seen: dict[str, Step] = {}
+    for step in spec.steps:
+        if step.id in seen and step.id != step.name:
+            raise InputError(f"{spec.path}:{step.line}: step id '{step.id}' is used twice")
+        seen[step.id] = step
+
+
+# ---- validation ------------------------------------------------------------------------
+_TYPE_WORDS = {
+    "int": "a whole number", "float": "a number", "bool": "true or false", "string": "text",
+    "list": "a list", "dict": "a mapping", "model": "a mapping", "tuple": "a list",
+}
+
+
+def _display(stage: str, loc: Iterable[Any]) -> str:
+    out = stage
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _data_loc(raw: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The part of a pydantic error location that indexes the raw data (pydantic adds
+    union/type tags such as 'literal[...]' that are not keys of the file)."""
+    out: list[Any] = []
+    node: Any = raw
+    for i, part in enumerate(loc):
+        is_tag = isinstance(part, str) and ("[" in part or part[:1].isupper()) and i < len(loc) - 1
+        if isinstance(node, dict):
+            if part not in node and is_tag:
+                continue
+            out.append(part)
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int):
+            out.append(part)
+            node = node[part] if 0 <= part < len(node) else None
+        elif node is None and not is_tag:
+            out.append(part)
+    return tuple(out)
+
+
+def _fields_at(model: Any, loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the (sub)model at `loc`, for suggestions."""
+    try:
+        schema = model.model_json_schema()
+    except Exception:  # noqa: BLE001 - a Params model without a schema: no suggestions
+        return []
+    defs = schema.get("$defs", {})
+    node = schema
+    for part in loc:
+        node = _deref(node, defs)
+        if isinstance(part, int):
+            node = node.get("items", {})
+        else:
+            node = node.get("properties", {}).get(part, {})
+    node = _deref(node, defs)
+    return list(node.get("properties", {}))
+
+
+def _deref(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    for _ in range(10):
+        if "$ref" in node:
+            node = defs.get(node["$ref"].split("/")[-1], {})
+        elif "anyOf" in node:
+            objs = [n for n in node["anyOf"] if "$ref" in n or n.get("type") in ("object", "array")]
+            node = objs[0] if objs else node["anyOf"][0]
+        elif "allOf" in node and len(node["allOf"]) == 1:
+            node = node["allOf"][0]
+        else:
+            break
+    return node
+
+
+def explain(err: dict[str, Any], model: Any, raw: Any, stage: str) -> tuple[tuple[Any, ...], str]:
+    """(data location, message) for one pydantic error, with nearest-value suggestions."""
+    kind = err.get("type", "")
+    loc = _data_loc(raw, tuple(err.get("loc", ())))
+    key = _display(stage, loc)
+    value = err.get("input")
+    ctx = err.get("ctx") or {}
+    msg = str(err.get("msg", "invalid value"))
+    if kind == "extra_forbidden":
+        allowed = _fields_at(model, loc[:-1])
+        return loc, f"{_display(stage, loc[:-1])}: unknown key '{loc[-1]}'{_hint(str(loc[-1]), allowed)}"
+    if kind == "missing":
+        return loc[:-1], f"{_display(stage, loc[:-1])}: missing required key '{loc[-1]}'"
+    if kind in ("literal_error", "enum"):
+        allowed = re.findall(r"'([^']*)'", str(ctx.get("expected", ""))) or re.findall(r"\b(\w[\w:.-]*)\b", str(ctx.get("expected", "")))
+        what = str(loc[-1]) if loc and not isinstance(loc[-1], int) else "value"
+        hint = _hint(str(value), allowed) or f" (expected one of: {', '.join(allowed)})"
+        return loc, f"{key}: unknown {what} '{value}'{hint}"
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            return loc, f"{key}: {msg[len(prefix):]}"
+    base = kind.split("_")[0]
+    if kind.endswith(("_type", "_parsing")) and base in _TYPE_WORDS:
+        return loc, f"{key}: expected {_TYPE_WORDS[base]}, got {value!r}"
+    return loc, f"{key}: {msg[:1].lower()}{msg[1:]} (got {value!r})"
+
+
+def validate_step(spec: PipelineSpec, stage: Any, step: Step) -> Any:
+    """Validate a step's parameters; the first error names file:line:key."""
+    from pydantic import ValidationError
+
+    try:
+        return stage.Params.model_validate(step.params or {})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc, message = explain(err, stage.Params, step.params, step.name)
+        if not step.path:  # shots: the parameters are the file's top level
+            return_msg = message.split(": ", 1)[1] if ": " in message else message
+            raise spec.fail(loc, f"{_display('shots', loc[1:]) if loc else 'shots'}: {return_msg}") from None
+        raise spec.fail(step.path + loc, message) from None
+
+
+def _walk_strings(value: Any, path: Key) -> Iterable[tuple[Key, str]]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if str(k) not in OUTPUT_KEYS:
+                yield from _walk_strings(v, path + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _walk_strings(v, path + (i,))
+    elif isinstance(value, str):
+        yield path, value
+
+
+def check_media(spec: PipelineSpec, params: dict[str, Any], base: Key, stage: str) -> None:
+    """Every parameter that names a media (or script) file must exist."""
+    for rel, text in _walk_strings(params, ()):
+        if "://" in text or "\n" in text or Path(text).suffix.lower() not in MEDIA_EXTENSIONS:
+            continue
+        f = Path(text).expanduser()
+        f = f if f.is_absolute() else spec.base_dir / f
+        if not f.exists():
+            where = _display("shots" if not base else stage, rel[1:] if not base else rel)
+            raise spec.fail(base + rel, f"{where}: no such file '{text}'")
