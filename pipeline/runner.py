@@ -83,13 +83,17 @@ def _param_files(value: Any, base: Path) -> list[str]:
         for v in value:
             found += _param_files(v, base)
     elif isinstance(value, str) and value and len(value) < 4096 and "\n" not in value:
-        p = Path(value).expanduser()
-        p = p if p.is_absolute() else base / p
-        try:
-            if p.is_file():
-                found.append(str(p))
-        except OSError:
-            pass
+        for text in (value, value.rpartition(":")[0]):  # also "effects.py:function"
+            if not text:
+                continue
+            p = Path(text).expanduser()
+            p = p if p.is_absolute() else base / p
+            try:
+                if p.is_file():
+                    found.append(str(p))
+                    break
+            except OSError:
+                pass
     return found
 
 

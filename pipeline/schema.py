@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-SCHEMA_ID = "https://reelforge.dev/schema/pipeline.json"
+SCHEMA_ID = "urn:reelforge:pipeline:1"
 
 
 def _stage_schema(name: str, params: Any, defs: dict[str, Any]) -> dict[str, Any]:

@@ -474,6 +474,8 @@ def _walk_strings(value: Any, path: Key) -> Iterable[tuple[Key, str]]:
 def check_media(spec: PipelineSpec, params: dict[str, Any], base: Key, stage: str) -> None:
     """Every parameter that names a media (or script) file must exist."""
     for rel, text in _walk_strings(params, ()):
+        code = re.fullmatch(r"(.+\.py):[A-Za-z_][A-Za-z0-9_]*", text)
+        text = code.group(1) if code else text
         if "://" in text or "\n" in text or Path(text).suffix.lower() not in MEDIA_EXTENSIONS:
             continue
         f = Path(text).expanduser()
