@@ -54,7 +54,13 @@ def timeline_hash(tl: Timeline) -> str:
     return _sha(tl.to_dict())
 
 
-def timeline_sources(tl: Timeline) -> set[str]:
+def timeline_sources(tl: Timeline | dict[str, Any]) -> set[str]:
+    """Every media file a timeline (or its JSON dict) uses."""
+    if isinstance(tl, dict):
+        found = {c["source"] for c in tl.get("video", [])}
+        for trk in tl.get("audio", {}).values():
+            found.update(i["source"] for i in trk.get("items", []))
+        return found
     found = {c.source for c in tl.video}
     for trk in tl.audio.values():
         found.update(i.source for i in trk.items)
@@ -108,7 +114,8 @@ def _code_digest(stage: Any) -> str:
     return f"{type(stage).__module__}.{type(stage).__qualname__}{extra}"
 
 
-def step_key(stage: Any, step: Step, upstream: Timeline, upstream_hash: str, ctx: StageContext) -> str:
+def step_key(stage: Any, step: Step, upstream: Timeline | dict[str, Any], upstream_hash: str,
+             ctx: StageContext) -> str:
     params = step.model.model_dump(mode="json") if step.model is not None else step.params
     return _sha({
         "v": CACHE_VERSION,
@@ -203,27 +210,37 @@ def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (
     started = time.monotonic()
     result = RunResult(name=spec.name, variant=spec.variant, timeline=empty_timeline())
     with view:
-        tl = initial_timeline(spec)
-        upstream = timeline_hash(tl)
+        tl: Timeline | None = initial_timeline(spec)
+        data = tl.to_dict()  # the current timeline as JSON; `tl` is built from it only when needed
+        upstream = _sha(data)
+        unknown = False
         for index, (step, row) in enumerate(zip(spec.steps, rows), 1):
             stage = get_stage(step.name)
             view.start(row)
-            key = step_key(stage, step, tl, upstream, ctx)
+            key = step_key(stage, step, data, upstream, ctx)
             cacheable = use_cache and getattr(stage, "cacheable", True)
             entry = load_entry(key) if cacheable and not _forced(step, index, force) else None
             if dry_run:
                 _plan(step, ctx)
-                view.finish(row, "cached" if entry else "skipped", "" if entry else "would run")
+                if entry is not None and not unknown:
+                    tl, data = None, entry["timeline"]
+                    upstream = _sha(data)
+                    view.finish(row, "cached")
+                else:
+                    unknown = True  # what follows depends on a result not computed yet
+                    view.finish(row, "skipped", "would run")
                 result.states[step.label] = row.state
                 continue
             if entry is not None:
-                tl = Timeline.from_dict(entry["timeline"], where=f"cached {step.label}")
+                tl, data = None, entry["timeline"]
                 for out in entry.get("outputs", []):
                     ctx.outputs.append({**out, "cached": True})
                 view.finish(row, "cached")
             else:
+                if tl is None:
+                    tl = Timeline.from_dict(data, where=f"cached result before {step.label}")
                 before = len(ctx.outputs)
-                known = timeline_sources(tl)
+                known = timeline_sources(data)
                 try:
                     new = stage.apply(tl, step.model, ctx)
                 except BaseException as exc:
@@ -236,11 +253,11 @@ def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (
                 if cacheable:
                     save_entry(key, {"stage": step.name, "timeline": new.to_dict(), "files": _digests(written + made),
                                      "outputs": ctx.outputs[before:], "seconds": time.monotonic() - row.started})
-                tl = new
+                tl, data = new, new.to_dict()
                 view.finish(row, "done")
             result.states[step.label] = row.state
-            upstream = timeline_hash(tl)
-    result.timeline = tl
+            upstream = _sha(data)
+    result.timeline = tl if tl is not None else Timeline.from_dict(data, where=spec.name)
     result.outputs = list(ctx.outputs)
     result.seconds = time.monotonic() - started
     return result

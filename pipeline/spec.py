@@ -91,8 +91,8 @@ class PipelineSpec:
         return InputError(f"{self.where(*key)}: {message}")
 
 
-class _LineLoader(yaml.SafeLoader):
-    """Remembers the line of every mapping key and sequence item."""
+_LineLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: faster
+_CACHE: dict[tuple[str, int, int], tuple[Any, dict[Key, int]]] = {}
 
 
 def _compose_lines(node: yaml.Node, path: Key, lines: dict[Key, int]) -> None:
@@ -109,6 +109,23 @@ def _compose_lines(node: yaml.Node, path: Key, lines: dict[Key, int]) -> None:
 
 
 def read_yaml(path: Path) -> tuple[Any, dict[Key, int]]:
+    """(data, line of every key path); parsed once per file version."""
+    try:
+        st = path.stat()
+        memo = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    except OSError:
+        memo = None
+    if memo in _CACHE:
+        data, lines = _CACHE[memo]
+        return copy.deepcopy(data), dict(lines)
+    data, lines = _read_yaml(path)
+    if memo is not None:
+        _CACHE.clear()
+        _CACHE[memo] = (copy.deepcopy(data), dict(lines))
+    return data, lines
+
+
+def _read_yaml(path: Path) -> tuple[Any, dict[Key, int]]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -116,8 +133,12 @@ def read_yaml(path: Path) -> tuple[Any, dict[Key, int]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read ({exc.__class__.__name__})") from None
     try:
-        node = yaml.compose(text, Loader=_LineLoader)
-        data = yaml.load(text, Loader=_LineLoader)
+        loader = _LineLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1

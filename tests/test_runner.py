@@ -163,5 +163,9 @@ def test_cli_run_plain_progress_and_summary(project: Path) -> None:
     doc = json.loads(r.stdout)
     assert doc[0]["states"] == {"look": "cached", "export": "cached"}
     assert doc[0]["outputs"][0]["path"] == str(out)
+    r = run_cli("run", str(path), "--dry-run")
+    assert r.returncode == 0 and "[1/2] look: cached" in r.stderr and "[2/2] export: cached" in r.stderr
     r = run_cli("run", str(path), "--force", "look", "--dry-run")
-    assert r.returncode == 0 and "[1/2] look: skipped" in r.stderr and "[2/2] export: cached" in r.stderr
+    assert r.returncode == 0 and "[1/2] look: skipped" in r.stderr and "[2/2] export: skipped" in r.stderr
+    r = run_cli("run", str(path), "--force", "nope")
+    assert r.returncode == 2 and "--force nope: no such step" in r.stderr
