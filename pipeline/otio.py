@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import urllib.parse
 from fractions import Fraction
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 
 from .errors import InputError
 from .timebase import fmt_fraction, to_fraction, to_rate
-from .timeline import AudioItem, AudioTrack, Canvas, Caption, Clip, Marker, Timeline, Transition, _dump, _load
+from .timeline import AUDIO_ROLES, AudioItem, AudioTrack, Canvas, Caption, Clip, Marker, Timeline, Transition, _dump, _load
 
 KEY = "reelforge"
 _DISSOLVES = {"fade", "dissolve", "fadeblack", "fadewhite"}
@@ -276,6 +277,9 @@ def _read_audio(tl: Timeline, track: Any, rate: Fraction) -> None:
     ot = _otio()
     tmeta = _meta(track)
     role = str(tmeta.get("role") or track.name or "sfx")
+    lane = re.fullmatch(r"(.+) \d+", role)
+    if lane and lane.group(1) in AUDIO_ROLES:  # "music 2": a second lane of music
+        role = lane.group(1)
     trk = tl.track(role)
     if tmeta:
         trk.gain_db = float(tmeta.get("gain_db", trk.gain_db))
