@@ -216,7 +216,10 @@ def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (
         unknown = False
         for index, (step, row) in enumerate(zip(spec.steps, rows), 1):
             stage = get_stage(step.name)
-            view.start(row)
+            if dry_run:
+                row.started = time.monotonic()
+            else:
+                view.start(row)
             key = step_key(stage, step, data, upstream, ctx)
             cacheable = use_cache and getattr(stage, "cacheable", True)
             entry = load_entry(key) if cacheable and not _forced(step, index, force) else None
