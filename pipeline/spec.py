@@ -236,6 +236,9 @@ def _apply_variant(spec: PipelineSpec, data: dict[str, Any], variant: str) -> tu
         where: Key = base + ("steps", target)
         if not isinstance(params, dict):
             raise spec.fail(where, f"variants.{variant}.steps.{target}: parameters must be a mapping")
+        if target in ("generate", "shots") and data.get("shots"):
+            raise spec.fail(where, f"variants.{variant}.steps.{target}: shots change through vars "
+                                   "(use ${name} in the shots and set it in the variant's vars)")
         hits = 0
         for i, item in enumerate(steps):
             if not isinstance(item, dict):
@@ -247,8 +250,6 @@ def _apply_variant(spec: PipelineSpec, data: dict[str, Any], variant: str) -> tu
             item[name] = {**(item[name] or {}), **params}
             for k in params:
                 _copy_lines(spec.lines, where + (k,), ("steps", i, name, k))
-        if target == "generate" and data.get("shots"):
-            hits += 1  # shots are overridden through vars
         if not hits:
             known = [next((k for k in it if k not in STEP_KEYS), "") for it in steps if isinstance(it, dict)]
             known += [str(it.get("id")) for it in steps if isinstance(it, dict) and it.get("id")]
