@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import textwrap
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import pytest
