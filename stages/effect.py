@@ -103,7 +103,7 @@ def render_effect(source: str, start: float, end: float, fps: float, has_audio: 
     from moviepy import VideoFileClip
 
     with VideoFileClip(source, audio=has_audio) as full:
-        part = full.subclipped(start, end)
+        part = full.subclipped(start, min(end, full.duration))
         if mode == "frame":
             out = part.image_transform(lambda frame: fn(frame, **args))
         else:
