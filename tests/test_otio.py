@@ -113,3 +113,18 @@ def test_cli_export_edit_and_otio_as_input(tmp_path: Path, monkeypatch: pytest.M
     r = run_cli("export", str(bad), "--preset", "tiny", "-o", str(tmp_path / "render2"))
     assert r.returncode == 2 and str(bad) in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "render2").exists() or not any((tmp_path / "render2").iterdir())
+
+
+def test_otio_in_a_pipeline_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.runner import run_file_results
+
+    tiny_preset(monkeypatch, tmp_path / "presets")
+    a, b = clips(tmp_path, 2, 1.0)
+    tl = load_inputs([a, b])
+    tl.video[1].out_point = F(1, 2)
+    write_otio(tl, tmp_path / "cut.otio")
+    spec = tmp_path / "p.yaml"
+    spec.write_text("name: fromotio\ninputs: [cut.otio]\nsteps:\n  - export: {presets: [tiny], dir: out}\n")
+    res = run_file_results(spec, quiet=True, live=False, summary=False)
+    assert res[0].timeline.duration == F(3, 2)
+    assert frames_of(tmp_path / "out" / "fromotio.tiny.mp4") == 45

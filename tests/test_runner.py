@@ -167,3 +167,19 @@ def test_cli_run_plain_progress_and_summary(project: Path) -> None:
     assert r.returncode == 0 and "[1/2] look: skipped" in r.stderr and "[2/2] export: skipped" in r.stderr
     r = run_cli("run", str(path), "--force", "nope")
     assert r.returncode == 2 and "--force nope: no such step" in r.stderr
+
+
+def test_live_table(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(project, """
+        name: live
+        inputs: [clip1.mp4]
+        steps:
+          - export: {presets: [tiny], dir: out}
+        """)
+    run_file_results(path, live=True, quiet=False, summary=True)
+    err = capsys.readouterr().err
+    assert "step" in err and "state" in err and "export" in err and "done" in err
+    assert f"{project / 'out' / 'live.tiny.mp4'}  preset=tiny" in err
+    run_file_results(path, live=True, quiet=False, summary=True)
+    err = capsys.readouterr().err
+    assert "cached" in err and "1 cached" in err
