@@ -216,10 +216,7 @@ def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (
         unknown = False
         for index, (step, row) in enumerate(zip(spec.steps, rows), 1):
             stage = get_stage(step.name)
-            if dry_run:
-                row.started = time.monotonic()
-            else:
-                view.start(row)
+            row.started = time.monotonic()  # "running" is shown once the step really runs
             key = step_key(stage, step, data, upstream, ctx)
             cacheable = use_cache and getattr(stage, "cacheable", True)
             entry = load_entry(key) if cacheable and not _forced(step, index, force) else None
@@ -240,6 +237,7 @@ def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (
                     ctx.outputs.append({**out, "cached": True})
                 view.finish(row, "cached")
             else:
+                view.start(row)
                 if tl is None:
                     tl = Timeline.from_dict(data, where=f"cached result before {step.label}")
                 before = len(ctx.outputs)
@@ -306,5 +304,5 @@ def run_file_results(path: str | Path, dry_run: bool = False, *, force: Iterable
                                     live=live, **options))
     finally:
         if summary and not dry_run:
-            print_summary([r.summary() for r in results], quiet=quiet)
+            print_summary([r.summary() for r in results], quiet=quiet, table=live)
     return results

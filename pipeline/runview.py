@@ -152,10 +152,14 @@ def make_view(title: str, rows: list[Row], quiet: bool = False, live: bool | Non
     return LiveView(title, rows, quiet) if live else RunView(title, rows, quiet)
 
 
-def print_summary(results: list[dict[str, Any]], quiet: bool = False) -> None:
-    """The outputs (path, preset, size) and check results of a run, on stderr."""
+def print_summary(results: list[dict[str, Any]], quiet: bool = False, table: bool | None = None) -> None:
+    """The outputs (path, preset, size) and check results of a run, on stderr: a rich
+    table on a terminal, plain lines otherwise."""
     outputs = [o for r in results for o in r["outputs"]]
     if quiet:
+        return
+    if table if table is not None else sys.stderr.isatty():
+        _summary_table(results, outputs)
         return
     files = [o for o in outputs if o.get("path")]
     checks = [o for o in outputs if not o.get("path")]
@@ -183,3 +187,32 @@ def print_summary(results: list[dict[str, Any]], quiet: bool = False) -> None:
         for o in checks:
             lines.append("  " + "  ".join(f"{k}={v}" for k, v in o.items() if k != "cached"))
     print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def _summary_table(results: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=True, highlight=False)
+    for r in results:
+        counts: dict[str, int] = {}
+        for state in r["states"].values():
+            counts[state] = counts.get(state, 0) + 1
+        console.print(f"{r['name']}: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + f" in {r['seconds']:.1f}s",
+                      markup=False)
+    files = [o for o in outputs if o.get("path")]
+    if files:
+        table = Table("output", "preset", "size", "", title="outputs", title_justify="left")
+        for o in files:
+            p = Path(o["path"])
+            size = f"{p.stat().st_size / 1e6:.2f} MB" if p.exists() else "missing"
+            table.add_row(str(p), str(o.get("preset", "-")), size, "cached" if o.get("cached") else "new")
+        console.print(table)
+    checks = [o for o in outputs if not o.get("path")]
+    if checks:
+        table = Table("check", "result", title="checks", title_justify="left")
+        for o in checks:
+            name = str(o.get("check") or o.get("name") or "-")
+            rest = "  ".join(f"{k}={v}" for k, v in o.items() if k not in ("check", "name", "cached"))
+            table.add_row(name, rest)
+        console.print(table)
