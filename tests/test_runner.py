@@ -57,9 +57,11 @@ def test_second_run_from_cache_and_fast(project: Path, test_stages) -> None:  # 
     stamps = [p.stat().st_mtime_ns for p in outs]
     # 1 s + 1 s + 0.5 s at 30 fps, the middle clip inverted
     assert frames_of(outs[0]) == 75
-    t0 = time.perf_counter()
-    second = run(path)[0]
-    second_s = time.perf_counter() - t0
+    second_s = float("inf")
+    for _ in range(2):  # the better of two unchanged runs (a stray pause on a shared CI core is not the cache)
+        t0 = time.perf_counter()
+        second = run(path)[0]
+        second_s = min(second_s, time.perf_counter() - t0)
     assert set(second.states.values()) == {"cached"}
     assert [p.stat().st_mtime_ns for p in outs] == stamps  # not re-rendered
     assert all(o["cached"] for o in second.outputs)
