@@ -67,7 +67,9 @@ def test_dry_run_budget_and_continuity(sora: FakeSora, tmp_path: Path) -> None:
     assert vs_last < 3.0 < vs_first
     r = invoke("run", str(spec), "--dry-run", "--budget", "0")
     assert r.exit_code == 0, r.output
-    assert r.output.count("cached") == 2 and "estimated cost $0.00" in r.output
+    shot_lines = [line for line in r.output.splitlines() if line.strip().startswith("shot ")]
+    assert len(shot_lines) == 2 and all("cached" in line for line in shot_lines)
+    assert "estimated cost $0.00" in r.output
 
 
 @pytest.mark.parametrize("args, says", [
