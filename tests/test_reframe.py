@@ -19,8 +19,8 @@ W, H, FPS = 640, 360, 30
 # Smoothness inside a shot, on the integer window positions (px, per frame at 30 fps):
 #  - acceleration |x[i+1] - 2 x[i] + x[i-1]| <= 3 px/frame^2 (the planner's bound is
 #    1.2 * 640 / 900 = 0.85; rounding to whole pixels adds at most 2);
-#  - jitter: RMS of x minus its 5-frame moving average <= 0.6 px (a window following
-#    raw detections scores 3-10 px here).
+#  - jitter: RMS of x minus its 5-frame moving average <= 0.6 px.
+# A window that jumps to each raw face detection fails both (checked below).
 MAX_ACCEL_PX = 3.0
 MAX_JITTER_RMS = 0.6
 
@@ -101,6 +101,19 @@ def test_smart_keeps_the_moving_face_and_centre_does_not(clips: dict) -> None:
     xs = np.array([f[1] for f in crop.frames])
     accel, jitter = _smoothness(xs)
     assert accel <= MAX_ACCEL_PX and jitter <= MAX_JITTER_RMS
+    # the measures tell a shaky camera: centre the window on each raw detection, held
+    # until the next one
+    from pipeline.analysis.saliency import analyse_source
+
+    samples = analyse_source(str(path), (W, H), Fraction(FPS))["samples"]
+    raw, k = [], 0
+    for i in range(90):
+        while k + 1 < len(samples) and samples[k + 1]["frame"] <= i:
+            k += 1
+        f = samples[k]["faces"][0]
+        raw.append(round((f[0] + f[2] / 2) * W - 101))
+    accel, jitter = _smoothness(np.array(raw))
+    assert accel > MAX_ACCEL_PX and jitter > MAX_JITTER_RMS
 
 
 def test_hard_cut_jumps_once_and_holds_steady_inside_shots(clips: dict) -> None:

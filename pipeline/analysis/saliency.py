@@ -13,7 +13,7 @@ from typing import Any
 
 ANALYSIS_VERSION = 3
 ANALYSIS_WIDTH = 320  # px: a face of 8% of the frame width is still 25 px for the cascade
-SAMPLE_RATE = 10.0  # face/saliency samples per second
+SAMPLE_RATE = 8.0  # face/saliency samples per second
 _TINY = (32, 18)
 
 
@@ -32,7 +32,7 @@ def _face_detector() -> Any:
 def detect_faces(det: Any, gray: Any) -> list[list[float]]:
     """Faces in a grey frame as [x, y, w, h] fractions of the frame, largest first."""
     h, w = gray.shape
-    found = det.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=4, minSize=(20, 20))
+    found = det.detectMultiScale(gray, scaleFactor=1.15, minNeighbors=4, minSize=(22, 22))
     boxes = [[float(x) / w, float(y) / h, float(bw) / w, float(bh) / h] for x, y, bw, bh in found]
     return sorted(boxes, key=lambda b: -b[2] * b[3])
 
