@@ -76,10 +76,12 @@ def subject_boxes(samples: Sequence[dict[str, Any]], start: int, end: int) -> tu
     frames, boxes = [], []
     with_faces = sum(1 for f in faces if f)
     use_faces = bool(samples) and with_faces >= 0.3 * len(samples)
+    # Where the picture moves, the salient regions of still frames are only a guess.
+    any_motion = any(len(s["salient"]) > 5 and s["salient"][5] for s in samples)
     for s, fs in zip(samples, faces):
+        if use_faces and not fs or not use_faces and any_motion and not s["salient"][5]:
+            continue
         if use_faces:
-            if not fs:
-                continue
             x0 = min(f[0] for f in fs); y0 = min(f[1] for f in fs)  # noqa: E702
             x1 = max(f[0] + f[2] for f in fs); y1 = max(f[1] + f[3] for f in fs)  # noqa: E702
         else:

@@ -237,3 +237,32 @@ def test_crop_expression_reproduces_long_paths_exactly() -> None:
     assert all(round(evaluate(knots, ti)) == xi for ti, xi in zip(t, xs))
     expr = linear_expression(knots)
     assert "if(" not in expr and len(expr) < 60 * len(knots)
+
+
+def test_without_a_face_the_window_follows_what_moves(tmp_path: Path) -> None:
+    """No face: a ball rolls right across a background whose bright sign stands still
+    on the far right; the window follows the ball (saliency weighted by motion)."""
+    import subprocess
+
+    import cv2
+
+    from pipeline.tools import ffmpeg_exe
+    from tests.reframe_media import background
+
+    path = tmp_path / "ball.mp4"
+    bg = background(W, H, seed=4, sign_at=(0.85, 0.3))
+    proc = subprocess.Popen([ffmpeg_exe(), "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s",
+                             f"{W}x{H}", "-r", "30", "-i", "pipe:0", "-c:v", "libx264", "-preset", "ultrafast",
+                             "-crf", "16", "-pix_fmt", "yuv420p", str(path)], stdin=subprocess.PIPE)
+    boxes = []
+    for i in range(90):
+        frame, cx, cy = bg.copy(), int(W * (0.15 + 0.5 * i / 90)), int(H * 0.6)
+        cv2.circle(frame, (cx, cy), 28, (250, 220, 40), -1, cv2.LINE_AA)
+        boxes.append((cx - 28, cy - 28, 56, 56))
+        proc.stdin.write(frame.tobytes())
+    proc.stdin.close()
+    assert proc.wait() == 0
+    crop = _reframe(path).video[0].crop
+    assert _kept(boxes, crop.frames, crop.window_size) >= 0.9
+    accel, jitter = _smoothness(np.array([f[1] for f in crop.frames]))
+    assert accel <= MAX_ACCEL_PX and jitter <= MAX_JITTER_RMS

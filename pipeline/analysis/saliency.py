@@ -11,7 +11,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-ANALYSIS_VERSION = 3
+ANALYSIS_VERSION = 4
 ANALYSIS_WIDTH = 320  # px: a face of 8% of the frame width is still 25 px for the cascade
 SAMPLE_RATE = 8.0  # face/saliency samples per second
 _TINY = (32, 18)
@@ -38,8 +38,8 @@ def detect_faces(det: Any, gray: Any) -> list[list[float]]:
 
 
 def salient_box(sal_model: Any, gray: Any, prev: Any | None) -> list[float]:
-    """[x, y, w, h, strength] (fractions) of the region that draws the eye: spectral-residual
-    saliency, weighted up where the picture moves."""
+    """[x, y, w, h, strength, moving] (fractions) of the region that draws the eye:
+    spectral-residual saliency, weighted up where the picture moves (moving = 1.0)."""
     import cv2
     import numpy as np
 
@@ -50,20 +50,22 @@ def salient_box(sal_model: Any, gray: Any, prev: Any | None) -> list[float]:
     if sal.max() > 0:
         sal /= sal.max()
     weight = sal
+    moving = 0.0
     if prev is not None:
         motion = cv2.absdiff(small, cv2.resize(prev, (64, 36), interpolation=cv2.INTER_AREA)).astype(np.float32)
         motion = cv2.GaussianBlur(motion, (0, 0), 2.0)
         if motion.max() > 8:
             weight = 0.5 * sal + motion / motion.max()
+            moving = 1.0
     if weight.max() <= 0:
-        return [0.5, 0.5, 0.0, 0.0, 0.0]
+        return [0.5, 0.5, 0.0, 0.0, 0.0, 0.0]
     mask = weight >= 0.6 * weight.max()
     ys, xs = np.nonzero(mask)
     hh, ww = small.shape
     x0, x1 = xs.min() / ww, (xs.max() + 1) / ww
     y0, y1 = ys.min() / hh, (ys.max() + 1) / hh
     strength = float(weight[mask].mean() / (weight.mean() + 1e-6))
-    return [float(x0), float(y0), float(x1 - x0), float(y1 - y0), strength]
+    return [float(x0), float(y0), float(x1 - x0), float(y1 - y0), strength, moving]
 
 
 def find_cuts(diffs: list[float], fps: float) -> list[int]:
