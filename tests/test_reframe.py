@@ -266,3 +266,30 @@ def test_without_a_face_the_window_follows_what_moves(tmp_path: Path) -> None:
     assert _kept(boxes, crop.frames, crop.window_size) >= 0.9
     accel, jitter = _smoothness(np.array([f[1] for f in crop.frames]))
     assert accel <= MAX_ACCEL_PX and jitter <= MAX_JITTER_RMS
+
+
+def test_trimmed_clips_in_a_sequence_render_their_windows(clips: dict, tmp_path: Path) -> None:
+    """Two clips, the first trimmed to 1.0-2.5 s (across its cut): each output frame is
+    its clip's source frame cropped at the recorded window."""
+    from pipeline.analysis.frames import read_frames
+    from pipeline.clikit import default_settings
+    from pipeline.progress import Reporter
+    from pipeline.render import render
+    from pipeline.reframing import reframe_timeline
+    from pipeline.timeline import load_inputs
+
+    jump, sweep = str(clips["jump"][0]), str(clips["sweep"][0])
+    tl = load_inputs([jump, sweep])
+    tl.video[0].in_point, tl.video[0].out_point = Fraction(1), Fraction(5, 2)
+    tl.reframe = {"mode": "smart"}
+    out = reframe_timeline(tl, 202, 360, reporter=Reporter(quiet=True))
+    target = tmp_path / "seq.mp4"
+    render(out, [(default_settings(out), target)], reporter=Reporter(quiet=True))
+    got = [f for _, f in read_frames(str(target), width=202, height=360, fps=FPS)]
+    src = ([f for _, f in read_frames(jump, width=W, height=H, fps=FPS)][30:75]
+           + [f for _, f in read_frames(sweep, width=W, height=H, fps=FPS)])
+    path = out.video[0].crop.frames + out.video[1].crop.frames
+    assert len(got) == len(src) == len(path) == 135
+    assert path[15][1] - path[14][1] > 200  # the cut, 0.5 s into the trimmed clip
+    errs = [np.abs(s[y:y + 360, x:x + 202].astype(np.int16) - g).mean() for s, (_, x, y), g in zip(src, path, got)]
+    assert max(errs) < 3.0

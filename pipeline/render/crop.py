@@ -90,9 +90,12 @@ def apply_crop(v: Any, clip: Clip, fps: Fraction) -> tuple[Any, int, int]:
     frames = [(float(t) - start, float(x), float(y)) for t, x, y in path.frames]
     inside = [f for f in frames if f[0] >= -1e-6]
     frames = inside or frames[-1:] or [(0.0, 0.0, 0.0)]
-    ts = [max(0.0, f[0]) for f in frames]
-    xs = [round(f[1]) for f in frames]
-    ys = [round(f[2]) for f in frames]
+    ts, xs, ys = [], [], []
+    for t, x, y in frames:  # strictly increasing times (a hand-edited path may repeat one)
+        if not ts or max(0.0, t) > ts[-1] + 1e-9:
+            ts.append(max(0.0, t))
+            xs.append(round(x))
+            ys.append(round(y))
     x_expr = linear_expression(fit_linear_pieces(ts, xs))
     y_expr = linear_expression(fit_linear_pieces(ts, ys))
     return v.filter("crop", w, h, x_expr, y_expr, exact=1), w, h
