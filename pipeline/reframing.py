@@ -175,6 +175,8 @@ def reframe_timeline(tl: Timeline, width: int, height: int, mode: str | None = N
         clips.extend(reframe_clip(clip, aspect, mode, keyframes.get(base_id), reporter))
     out.video = clips
     settings["mode"] = mode
+    named = [k for k, v in ASPECTS.items() if abs(float(v) - aspect) <= 0.01 * aspect]
+    settings["aspect"] = named[0] if named else f"{width}:{height}"
     settings["padded"] = [c.id for c in clips if c.crop is None and c.fit in _PAD_FIT.values()]
     out.reframe = settings
     return out

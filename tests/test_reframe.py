@@ -101,6 +101,7 @@ def test_smart_keeps_the_moving_face_and_centre_does_not(clips: dict) -> None:
     xs = np.array([f[1] for f in crop.frames])
     accel, jitter = _smoothness(xs)
     assert accel <= MAX_ACCEL_PX and jitter <= MAX_JITTER_RMS
+    assert np.abs(np.diff(xs)).max() <= 0.6 * W / FPS + 1  # speed bound: 0.6 frame widths/s
     # the measures tell a shaky camera: centre the window on each raw detection, held
     # until the next one
     from pipeline.analysis.saliency import analyse_source
@@ -181,6 +182,7 @@ def test_other_aspects_reuse_the_analysis_and_modes(clips: dict) -> None:
     square = reframe_timeline(vert, 360, 360)  # as export does: the recorded mode
     crop = square.video[0].crop
     assert crop.window_size == [360, 360] and square.reframe["mode"] == "smart"
+    assert square.reframe["aspect"] == "1:1"
     assert _kept(boxes, crop.frames, crop.window_size) >= 0.97
     assert len(list((cache_dir() / "analysis" / "saliency").glob("*.json"))) >= 1
     for mode, fit, size in (("blur-pad", "contain-blur", (360, 640)), ("letterbox", "contain", (360, 640))):
