@@ -1,8 +1,9 @@
 """Captions from the voiceover's word timings: cues for .srt/.vtt sidecars, and timed
 transparent images that export overlays (burned-in) inside each preset's safe area.
 
-Text is drawn with Pillow and the TrueType font Pillow ships (ImageFont.load_default),
-never with system fonts or ffmpeg's drawtext: nothing a user typed enters a filter graph,
+Text is drawn with Pillow and Roboto Bold from the font-roboto package (Latin, Greek,
+Cyrillic; Pillow's built-in font if that package is missing), never with system fonts or
+ffmpeg's drawtext: nothing a user typed enters a filter graph,
 so any character is safe. Word times are on the voiceover item's source clock (like its
 in and out points); on the timeline a word sits at item.start + (word.start - in_point).
 """
@@ -65,7 +66,12 @@ def font_size(preset: Preset) -> int:
 def _font(size: int) -> Any:
     from PIL import ImageFont
 
-    return ImageFont.load_default(size=size)
+    try:
+        import font_roboto
+
+        return ImageFont.truetype(font_roboto.RobotoBold, size)
+    except (ImportError, OSError):
+        return ImageFont.load_default(size=size)
 
 
 def _text_width(font: Any, text: str) -> float:
