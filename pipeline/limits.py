@@ -13,8 +13,8 @@ from .render.settings import OutputSettings
 from .timeline import Timeline
 
 # Room left for the container (moov, sample tables) and for the rate control's error.
-SIZE_SAFETY = 0.94
-CONTAINER_BYTES = 64_000
+SIZE_SAFETY = 0.95
+CONTAINER_BYTES = 8_000
 
 
 def parse_rate(rate: str | int | float | None) -> float | None:
