@@ -182,10 +182,16 @@ def build_jobs_argv(jobs: Sequence[OutputJob], overwrite: bool = True) -> list[s
         for job in members:
             if job.overlay is not None:
                 pool.reserve(InputPool.concat_key(str(job.overlay)), "v")
+    from . import tracks
+
+    # Per-output audio mastering (the gain and limiter pipeline.loudness.plan decided), when
+    # render.tracks provides it.
+    master = getattr(tracks, "master", None)
     nodes = []
     for (_, frame), members in groups.items():
         tl = members[0].tl
         v, a = compose(tl, frame, pool)
+        total = frames_to_samples(total_frames(tl, frame.fps), frame.fps, frame.sample_rate)
         if len(members) > 1:
             vs = v.filter_multi_output("split", len(members))
             as_ = a.filter_multi_output("asplit", len(members))
@@ -193,6 +199,8 @@ def build_jobs_argv(jobs: Sequence[OutputJob], overwrite: bool = True) -> list[s
         else:
             pairs = [(v, a)]
         for job, (pv, pa) in zip(members, pairs):
+            if master is not None:
+                pa = master(pa, job.settings, total)
             if job.overlay is not None:
                 layer = pool.take(InputPool.concat_key(str(job.overlay)), "v")
                 pv = pv.overlay(layer, x=job.overlay_xy[0], y=job.overlay_xy[1], eof_action="pass",
