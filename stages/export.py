@@ -26,7 +26,9 @@ class ExportParams(BaseModel):
     speed: Optional[Literal[X264_SPEEDS]] = None  # type: ignore[valid-type]
     # true: pick a sharp, representative frame; a number: the cover at that time (seconds)
     thumbnail: Union[bool, float] = False
-    captions: bool = False
+    # true: burn the voiceover's words and write .srt/.vtt (an error without word timings);
+    # "auto": the same when the timeline has word timings, otherwise a warning
+    captions: Union[bool, Literal["auto"]] = False
     verify: bool = True
 
     @field_validator("presets")
@@ -80,7 +82,7 @@ class ExportStage:
             x264_preset=params.speed,
             thumbnail=thumb is True,
             thumbnail_at=None if isinstance(thumb, bool) else Fraction(str(thumb)),
-            captions=params.captions,
+            captions=params.captions is True or (params.captions == "auto" and _has_words(tl, ctx)),
             verify=params.verify,
         )
         outputs = export_timeline(tl, opts, ctx.reporter, inputs=ctx.options.get("inputs", []))
@@ -92,6 +94,15 @@ class ExportStage:
 
 
 STAGE = ExportStage
+
+
+def _has_words(tl: Timeline, ctx: StageContext) -> bool:
+    from pipeline.captions import timeline_words
+
+    if timeline_words(tl):
+        return True
+    ctx.warn("export: captions: auto: the timeline has no voiceover word timings; no captions written")
+    return False
 
 
 def stem_of(path: str) -> str:
