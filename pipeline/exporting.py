@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from .errors import CheckFailed, InputError
 from .presets import Preset, get_preset
@@ -115,6 +115,11 @@ def plan_outputs(tl: Timeline, opts: ExportOptions, reporter: Reporter) -> list[
             out.settings = s
     for out in outputs:
         out.settings = cap_size(out.settings, out.preset, out.tl.duration)
+    if opts.thumbnail_at is not None:
+        for out in outputs:
+            if opts.thumbnail_at >= out.tl.duration:
+                raise InputError(f"--thumbnail-at {float(opts.thumbnail_at):g}: past the end of the "
+                                 f"{out.preset.name} output ({float(out.tl.duration):.2f} s)")
     if opts.captions:
         from .captions import make_cues, timeline_words
 
@@ -136,7 +141,7 @@ def target_paths(out: Output, opts: ExportOptions) -> list[Path]:
 
 
 def export_timeline(tl: Timeline, opts: ExportOptions, reporter: Reporter | None = None,
-                    inputs: list[str] = ()) -> list[Output]:  # type: ignore[assignment]
+                    inputs: Sequence[str] = ()) -> list[Output]:
     """Render, verify and finish every output. Raises CheckFailed when one fails verification."""
     from .render.graph import OutputJob
     from .render.multi import render_jobs
@@ -189,12 +194,11 @@ def finish(outputs: list[Output], opts: ExportOptions, reporter: Reporter) -> No
 
         t = opts.thumbnail_at
         if t is None:
-            avoid = [(c.start, c.end) for c in outputs[0].cues]
-            t = pick_time(outputs[0].path, outputs[0].tl.duration, avoid)
+            # Analyse the shortest output (a time in it exists in every output), smallest first.
+            probe_out = min(outputs, key=lambda o: (o.tl.duration, o.settings.width * o.settings.height))
+            avoid = [(c.start, c.end) for c in probe_out.cues]
+            t = pick_time(probe_out.path, probe_out.tl.duration, avoid)
         for out in outputs:
-            if t >= out.tl.duration:
-                raise InputError(f"--thumbnail-at {float(t):g}: past the end of {out.path.name} "
-                                 f"({float(out.tl.duration):.2f} s)")
             out.thumbnail = write_thumbnail(out.path, t, out.path.with_suffix(".jpg"))
         reporter.info(f"covers at {float(t):.2f} s")
     if not opts.verify:

@@ -60,7 +60,7 @@ class Preset:
         """OutputSettings for a timeline at `timeline_fps` (capped at the preset's max)."""
         from .render.settings import OutputSettings
 
-        fps = timeline_fps if timeline_fps <= self.max_fps else self.max_fps
+        fps = output_fps(timeline_fps, self.max_fps)
         gop = int(round(float(fps) * self.gop_seconds)) if self.gop_seconds else None
         return OutputSettings(
             width=self.width,
@@ -101,6 +101,19 @@ class Preset:
         d = dataclasses.asdict(self)
         d["max_fps"] = float(self.max_fps) if self.max_fps.denominator != 1 else int(self.max_fps)
         return d
+
+
+def output_fps(timeline_fps: Fraction, max_fps: Fraction) -> Fraction:
+    """The timeline's rate, or when it is above the preset's maximum, the largest whole
+    division of it that fits (60 -> 30, 50 -> 25, 59.94 -> 29.97), so frames drop evenly;
+    the maximum itself when no division lands within 20% of it."""
+    if timeline_fps <= max_fps:
+        return timeline_fps
+    k = 2
+    while timeline_fps / k > max_fps:
+        k += 1
+    divided = timeline_fps / k
+    return divided if divided >= max_fps * Fraction(4, 5) else max_fps
 
 
 _FIELDS = {f.name for f in dataclasses.fields(Preset)}

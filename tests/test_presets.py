@@ -87,3 +87,15 @@ def test_every_builtin_preset_exports_and_passes_verification(tmp_path: Path) ->
         assert v.fps == min(Fraction(30), preset.max_fps), name
         assert v.frames == v.fps * 1, name  # a 1 s timeline, exact to the frame
         assert info.audio[0].codec == "aac" and info.audio[0].sample_rate == preset.sample_rate, name
+
+
+def test_rate_above_the_preset_maximum_drops_frames_evenly() -> None:
+    from pipeline.presets import output_fps
+
+    cap = Fraction(30)
+    assert output_fps(Fraction(24), cap) == 24
+    assert output_fps(Fraction(60), cap) == 30
+    assert output_fps(Fraction(50), cap) == 25
+    assert output_fps(Fraction(60000, 1001), cap) == Fraction(30000, 1001)
+    assert output_fps(Fraction(45), cap) == 30  # no even division near the cap
+    assert get_preset("instagram-reels").settings(Fraction(50)).fps == 25
