@@ -60,6 +60,12 @@ def trim_timeline(tl: Timeline, limit: Fraction) -> Timeline:
         kept.append(clip)
     if kept:
         kept[-1].transition = type(kept[-1].transition)()
+    if len(kept) >= 2 and not kept[-2].transition.is_cut and kept[-2].transition.duration >= kept[-1].duration:
+        # The limit falls inside a transition: end on the outgoing clip instead.
+        kept.pop()
+        kept[-1].transition = type(kept[-1].transition)()
+        out.video = kept
+        return trim_timeline(out, limit)
     out.video = kept
     for track in out.audio.values():
         items = []

@@ -305,3 +305,35 @@ def test_cover_time_past_the_end_fails_before_encoding(tmp_path: Path) -> None:
     src = make_clip(tmp_path / "s.mp4", duration=1.0)
     r = run_cli("export", str(src), "-p", "web-preview", "--thumbnail-at", "5", "-o", str(tmp_path / "out"))
     assert r.returncode == 2 and "--thumbnail-at" in r.stderr and not (tmp_path / "out").exists()
+
+
+def test_size_cap_only_where_the_peak_rate_could_overflow() -> None:
+    from pipeline.limits import cap_size, parse_rate
+
+    tiktok = get_preset("tiktok")
+    s = tiktok.settings(F(30))
+    assert cap_size(s, tiktok, F(60)) == s  # 12 Mbit/s peak for 60 s fits 500 MB
+    capped = cap_size(s, tiktok, F(600))  # ten minutes at the peak would be 900 MB
+    assert capped.pass_num == 2 and capped.crf is None
+    video = parse_rate(capped.video_bitrate)
+    total_mb = (video + parse_rate(s.audio_bitrate)) * 600 / 8 / 1e6
+    assert 0.9 * 500 < total_mb < 500
+
+
+def test_trim_timeline_cuts_clips_audio_and_transitions(tmp_path: Path) -> None:
+    from pipeline.limits import trim_timeline
+    from pipeline.timeline import Transition
+
+    src = make_clip(tmp_path / "c.mp4", duration=2.0)
+    tl = load_inputs([src, src, src])
+    tl.video[0].transition = Transition("fade", F(1, 2))
+    tl.video[1].transition = Transition("fade", F(1, 2))
+    tl.track("music").items.append(AudioItem(source=str(src), start=F(1), in_point=F(0), out_point=F(4)))
+    cut = trim_timeline(tl, F(3.01))
+    assert cut.duration == F(3)  # snapped down to a whole frame at 30 fps
+    assert len(cut.video) == 2 and cut.video[-1].transition.is_cut
+    assert cut.track("music").items[0].end == 3
+    assert tl.duration == F(5)  # the original is untouched
+    inside = trim_timeline(tl, F(1.6))  # inside the first fade: ends on the first clip
+    assert inside.duration == F(8, 5) and len(inside.video) == 1
+    inside.validate()
