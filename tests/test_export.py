@@ -337,3 +337,17 @@ def test_trim_timeline_cuts_clips_audio_and_transitions(tmp_path: Path) -> None:
     inside = trim_timeline(tl, F(1.6))  # inside the first fade: ends on the first clip
     assert inside.duration == F(8, 5) and len(inside.video) == 1
     inside.validate()
+
+
+def test_outputs_split_into_runs_only_when_memory_is_short(tmp_path: Path) -> None:
+    from pipeline.render.graph import OutputJob
+    from pipeline.render.multi import batches, encoder_memory
+
+    src = make_clip(tmp_path / "c.mp4", duration=1.0)
+    tl = load_inputs([src])
+    jobs = [OutputJob(tl, get_preset(n).settings(F(30)), tmp_path / f"{n}.mp4")
+            for n in ("youtube-4k", "tiktok", "youtube-shorts", "web-preview")]
+    need = sum(encoder_memory(j) for j in jobs)
+    assert batches(jobs, need) == [jobs]
+    split = batches(jobs, encoder_memory(jobs[0]))
+    assert [len(g) for g in split] == [1, 3] and split[0] == [jobs[0]]
