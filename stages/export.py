@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import ClassVar, Literal, Optional, Union
 
@@ -73,7 +74,7 @@ class ExportStage:
         thumb = params.thumbnail
         opts = ExportOptions(
             presets=params.presets,
-            folder=ctx.resolve(params.dir),
+            folder=Path(os.path.normpath(ctx.resolve(params.dir))),
             stem=params.name or tl.meta.get("name") or "sequence",
             overwrite=ctx.overwrite,
             dry_run=ctx.dry_run,
