@@ -51,13 +51,18 @@ class Output:
     thumbnail: Path | None = None
     sidecars: list[Path] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"path": str(self.path), "preset": self.preset.name}
+    verified: str = ""  # "ok", "ok with warnings", or "" when not verified
+
+    def entries(self) -> list[dict[str, Any]]:
+        """StageContext.outputs entries: the video, then its cover and caption files."""
+        video: dict[str, Any] = {"path": str(self.path), "preset": self.preset.name}
+        if self.verified:
+            video["verified"] = self.verified
+        found = [video]
         if self.thumbnail:
-            d["thumbnail"] = str(self.thumbnail)
-        if self.sidecars:
-            d["captions"] = [str(p) for p in self.sidecars]
-        return d
+            found.append({"path": str(self.thumbnail), "preset": self.preset.name, "kind": "cover"})
+        found += [{"path": str(p), "preset": self.preset.name, "kind": "captions"} for p in self.sidecars]
+        return found
 
 
 def reframe_mode(tl: Timeline) -> str:
@@ -207,6 +212,9 @@ def finish(outputs: list[Output], opts: ExportOptions, reporter: Reporter) -> No
                              out.preset.max_size_mb, out.preset.max_duration,
                              out.preset.loudness_tolerance_lu, out.loudness_planned) for out in outputs]
     print_reports(reports)
+    for out, report in zip(outputs, reports):
+        warned = any(c.status == "warn" for c in report.checks)
+        out.verified = ("ok with warnings" if warned else "ok") if report.ok else "failed"
     failed = [r for r in reports if not r.ok]
     if failed:
         detail = "; ".join(f"{r.preset}: " + ", ".join(f"{c.name} {c.actual} (want {c.expected})"

@@ -89,7 +89,7 @@ class ExportStage:
         outputs = export_timeline(tl, opts, ctx.reporter, inputs=ctx.options.get("inputs", []))
         if not ctx.dry_run:
             for out in outputs:
-                ctx.outputs.append(out.to_dict())
+                ctx.outputs.extend(out.entries())
                 ctx.info(f"wrote {out.path}")
         return tl
 

@@ -351,3 +351,21 @@ def test_outputs_split_into_runs_only_when_memory_is_short(tmp_path: Path) -> No
     assert batches(jobs, need) == [jobs]
     split = batches(jobs, encoder_memory(jobs[0]))
     assert [len(g) for g in split] == [1, 3] and split[0] == [jobs[0]]
+
+
+def test_pipeline_file_export_step_with_cover_and_captions_auto(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "c.mp4", duration=1.0, audio=True)
+    (tmp_path / "p.yaml").write_text(
+        "name: demo\n"
+        f"inputs: ['{src.name}']\n"
+        "steps:\n"
+        "  - export: {presets: [web-preview], dir: out, thumbnail: true, captions: auto, speed: ultrafast}\n")
+    r = run_cli("run", str(tmp_path / "p.yaml"))
+    assert r.returncode == 0, r.stderr
+    assert "no voiceover word timings" in r.stderr  # auto: a warning, no captions
+    assert (tmp_path / "out" / "demo.web-preview.mp4").exists() and (tmp_path / "out" / "demo.web-preview.jpg").exists()
+    assert not (tmp_path / "out" / "demo.web-preview.srt").exists()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("steps:\n  - export: {presets: [web-preview], captions: sometimes}\n")
+    r = run_cli("run", str(bad))
+    assert r.returncode == 2 and "bad.yaml:2" in r.stderr and "captions" in r.stderr
