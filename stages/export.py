@@ -153,6 +153,6 @@ def command(input_path: str, presets: tuple[str, ...], out_dir: str, overwrite: 
     raw = {"presets": list(presets), "dir": out_dir, "name": stem_of(input_path), "trim_to_limit": trim_to_limit,
            "encoder": encoder, "speed": speed, "thumbnail": thumbnail_at if thumbnail_at is not None else thumbnail,
            "captions": captions, "verify": not no_verify}
-    params = validate_params(stage, raw, "--preset")
+    params = validate_params(stage, raw, "option")
     tl = load_inputs([input_path])
     stage.apply(tl, params, StageContext(overwrite=overwrite, dry_run=dry_run, options={"inputs": [input_path]}))
