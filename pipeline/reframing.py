@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import InputError
 from .progress import Reporter, default_reporter
-from .timeline import Clip, CropPath, Timeline
+from .timeline import FIT_POLICIES, Clip, CropPath, Timeline
 
 MODES = ("smart", "center", "blur-pad", "letterbox")
 ASPECTS = {"9:16": Fraction(9, 16), "1:1": Fraction(1), "4:5": Fraction(4, 5), "16:9": Fraction(16, 9)}
@@ -157,8 +157,8 @@ def reframe_timeline(tl: Timeline, width: int, height: int, mode: str | None = N
     mode = mode or settings.get("mode")
     out = tl.copy()
     out.canvas.width, out.canvas.height = width, height
-    if mode is None:
-        return out
+    if mode is None or mode in FIT_POLICIES:
+        return out  # a fit policy (contain-blur, cover, contain) is applied at render time
     if mode not in MODES:
         raise InputError(f"reframe mode '{mode}' is not one of {', '.join(MODES)}")
     keyframes: dict[str, list[dict[str, float]]] = settings.get("keyframes") or {}
