@@ -13,7 +13,7 @@ from ..timebase import frames_in, samples_in, seconds_arg
 from ..timeline import Timeline
 from ..tools import ffmpeg_exe
 from .audio import clip_audio, mix, silence_spec
-from .tracks import reserve_tracks
+from .tracks import master, reserve_tracks
 from .join import join
 from .settings import OutputSettings
 from .video import clip_video
@@ -158,7 +158,9 @@ def build_argv(
             pairs = [(vs[i], as_[i]) for i in range(len(members))]
         else:
             pairs = [(v, a)]
+        total = frames_to_samples(total_frames(tl, frame.fps), frame.fps, frame.sample_rate)
         for (settings, path), (pv, pa) in zip(members, pairs):
+            pa = master(pa, settings, total)
             nodes.append(ffmpeg.output(pv, pa, str(path), **settings.encoder_args()))
     out = ffmpeg.merge_outputs(*nodes) if len(nodes) > 1 else nodes[0]
     out = out.global_args("-hide_banner", "-nostdin", "-v", "error", "-progress", "pipe:1", "-nostats")
