@@ -96,7 +96,8 @@ def pydub() -> Any:
     import warnings
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)  # "couldn't find ffmpeg": set below
+        warnings.simplefilter("ignore", DeprecationWarning)  # audioop, inside pydub
         import pydub as module
     from .tools import ffmpeg_exe
 

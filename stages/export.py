@@ -65,6 +65,9 @@ class ExportStage:
             for p in paths:
                 ctx.info(f"would write {p}")
             return tl
+        from pipeline import loudness
+
+        jobs = list(zip(loudness.plan(tl, [s for s, _ in jobs]), paths))
         render(tl, jobs, label=f"export {stem}", reporter=ctx.reporter)
         for preset, path in zip(presets, paths):
             ctx.outputs.append({"path": str(path), "preset": preset.name})
