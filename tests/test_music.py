@@ -20,8 +20,8 @@ from tests.soundkit import RATE, band_db, click_bed, onset, small_settings, writ
 BAND = (12500.0, 13500.0)  # where the test bed's tone lives; no espeak-ng voice reaches it
 
 
-def _apply(name: str, tl: Timeline, base: Path, **raw: object) -> Timeline:
-    stage = get_stage(name)
+def _apply(stage_name: str, tl: Timeline, base: Path, **raw: object) -> Timeline:
+    stage = get_stage(stage_name)
     ctx = StageContext(base_dir=base)
     ctx.info = lambda m: None  # type: ignore[method-assign]
     ctx.warn = lambda m: None  # type: ignore[method-assign]
