@@ -39,7 +39,7 @@ def synth(seconds: float = 8.0, bpm: float = 120.0, rate: int = 44100, seed: int
     for k in range(int(seconds / beat)):
         s = int(k * beat * rate)
         kt = t[s:min(n, s + int(0.25 * rate))] - t[s]  # kick: falling sine
-        out[s:s + kt.size] += 0.5 * np.exp(-kt * 18) * np.sin(2 * np.pi * (50 + 90 * np.exp(-kt * 30)) * kt)
+        out[s:s + kt.size] += 0.25 * np.exp(-kt * 18) * np.sin(2 * np.pi * (50 + 90 * np.exp(-kt * 30)) * kt)
         h = s + int(beat / 2 * rate)  # off-beat hat: short noise burst
         if h < n:
             ht = np.arange(min(n - h, int(0.05 * rate))) / rate

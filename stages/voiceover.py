@@ -45,10 +45,13 @@ class VoiceoverStage:
     Params: ClassVar[type[BaseModel]] = VoiceoverParams
 
     def apply(self, tl: Timeline, params: BaseModel, ctx: StageContext) -> Timeline:
+        from pathlib import Path
+
         from pipeline import voicetrack as vt
         from pipeline.analysis.audio import decode_audio
         from pipeline.errors import InputError
         from pipeline.providers.speech import estimate_words, synthesize
+        from pipeline.timebase import to_fraction
         from pipeline.tools import cache_dir
 
         assert isinstance(params, VoiceoverParams)
@@ -66,12 +69,12 @@ class VoiceoverStage:
                 raise InputError(f"--script {path}: cannot read ({exc.__class__.__name__})") from None
             cues = vt.parse_script(text, where=str(path))
         else:
-            cues = [vt.Cue(text=a.text or "", at=None if a.at is None else vt.to_fraction(a.at),
+            cues = [vt.Cue(text=a.text or "", at=None if a.at is None else to_fraction(a.at),
                            audio=str(ctx.resolve(a.file)), where=f"--audio {a.file}") for a in params.audio]
         lines = []
         for cue in cues:
             if cue.audio:
-                if not vt.Path(cue.audio).is_file():
+                if not Path(cue.audio).is_file():
                     raise InputError(f"{cue.where}: no such file")
                 y = decode_audio(cue.audio, sample_rate=rate, mono=True)
                 if y.size == 0:
@@ -88,7 +91,7 @@ class VoiceoverStage:
         if not any(len(ln.segment) for ln in lines):
             raise InputError("voiceover: every line falls after the end of the picture")
         track_path = vt.assemble(lines, rate, cache_dir() / "voiceover")
-        tl.track("voiceover").items = vt.items_for(lines, track_path)
+        tl.track("voiceover").items = vt.items_for(lines, track_path)  # replaces an earlier voiceover
         tl.provenance.append({"voiceover": "recorded" if params.audio else params.tts,
                               "voice": params.voice or "", "lines": len(lines)})
         ctx.info(f"voiceover: {len(lines)} line(s), {float(max(ln.end for ln in lines)):.2f}s")

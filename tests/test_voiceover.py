@@ -114,7 +114,6 @@ def test_fit_extend_and_trim(two_shots: Timeline, tmp_path: Path) -> None:
 
 def test_recorded_files_at_given_times(two_shots: Timeline, tmp_path: Path) -> None:
     write_audio(tmp_path / "take one.wav", tone(0.6, 300.0, -10.0))
-    (tmp_path / "take one.txt").write_text("")  # no transcript: no words
     write_audio(tmp_path / "take2.m4a", tone(0.5, 500.0, -10.0), codec=["-c:a", "aac"])
     tl, _ = _apply(two_shots, tmp_path, audio=[{"file": "take one.wav", "at": 0.5},
                                                {"file": "take2.m4a", "at": 2.5, "text": "two words"}])
