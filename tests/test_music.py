@@ -35,7 +35,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "a": make_clip(d / "a.mp4", duration=3.0),
         "b": make_clip(d / "b.mp4", duration=3.0, pattern="smptebars"),
         "loud": make_clip(d / "loud.mp4", duration=3.0, audio=True, tone=1000.0),
-        "short": write_audio(d / "short bed.wav", click_bed(2.5)),
+        "short": write_audio(d / "short bed [it's] 100%;ü.wav", click_bed(2.5)),
         "long": write_audio(d / "long,bed.m4a", click_bed(12.0), codec=["-c:a", "aac", "-b:a", "192k"]),
     }
 
