@@ -79,6 +79,14 @@ def test_plain_lines_follow_without_overlap(two_shots: Timeline, tmp_path: Path)
     assert [i.text for i in items] == ["One.", "Two two.", "Three three three."]
 
 
+def test_overlapping_times_are_pushed_apart_with_a_warning(two_shots: Timeline, tmp_path: Path) -> None:
+    (tmp_path / "vo.txt").write_text("[0.2] A first line that takes a while.\n[0.6] Too early.\n")
+    tl, warnings = _apply(two_shots, tmp_path, script="vo.txt", fit="extend")
+    first, second = tl.track("voiceover").items
+    assert second.start >= first.end + Fraction(2, 10)
+    assert any("vo.txt:2" in w and "does not overlap" in w for w in warnings), warnings
+
+
 def test_line_crossing_a_cut_warns(two_shots: Timeline, tmp_path: Path) -> None:
     (tmp_path / "vo.txt").write_text("[1.5] This sentence is long enough to cross the cut.\n")
     _, warnings = _apply(two_shots, tmp_path, script="vo.txt", fit="extend")
@@ -194,18 +202,35 @@ def test_elevenlabs_request_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert speech.path.suffix == ".mp3" and decode_audio(str(speech.path)).size > 0
 
 
-def test_bad_key_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("provider,key_env,base_env,suffix", [
+    ("openai", "OPENAI_API_KEY", "OPENAI_BASE_URL", "/v1"),
+    ("elevenlabs", "ELEVENLABS_API_KEY", "ELEVENLABS_BASE_URL", ""),
+])
+def test_bad_key_is_one_clear_error(provider: str, key_env: str, base_env: str, suffix: str,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from pipeline.providers.speech import synthesize
 
     body = json.dumps({"error": {"message": "Incorrect API key provided"}}).encode()
     with ScriptedServer([(401, {"content-type": "application/json"}, body)]) as srv:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong-key")
-        monkeypatch.setenv("OPENAI_BASE_URL", srv.url + "/v1")
+        monkeypatch.setenv(key_env, "wrong-key-123")
+        monkeypatch.setenv(base_env, srv.url + suffix)
         with pytest.raises(ProviderError) as err:
-            synthesize("Hello.", provider="openai")
-    assert "OPENAI_API_KEY" in str(err.value) and "401" in str(err.value)
-    assert "sk-wrong-key" not in str(err.value)
+            synthesize("Hello.", provider=provider)
+    assert key_env in str(err.value) and "401" in str(err.value)
+    assert "wrong-key-123" not in str(err.value)
     assert len(srv.requests) == 1  # a refused key is not retried
+
+
+def test_retry_after_forms() -> None:
+    from email.utils import formatdate
+
+    from pipeline.providers.speech_http import retry_after_seconds
+
+    assert retry_after_seconds("3", 1.0) == 3.0
+    assert retry_after_seconds(None, 1.5) == 1.5
+    assert retry_after_seconds("soon", 2.0) == 2.0
+    assert retry_after_seconds("100000", 1.0) == 60.0  # capped
+    assert 3.0 <= retry_after_seconds(formatdate(time.time() + 5, usegmt=True), 1.0) <= 5.0
 
 
 def test_429_waits_for_retry_after(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
