@@ -130,6 +130,8 @@ def command(inputs: tuple[str, ...], audio: tuple[str, ...], at: tuple[float, ..
     from pipeline.clikit import run_stage_command
     from pipeline.errors import InputError
 
+    if bool(script) == bool(audio):
+        raise InputError("voiceover: give --script FILE or one or more --audio FILE (not both)")
     if len(at) > len(audio):
         raise InputError("--at: more --at than --audio options")
     recorded = [{"file": f, "at": at[i] if i < len(at) else None} for i, f in enumerate(audio)]
