@@ -8,7 +8,6 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from pipeline.analysis.audio import decode_audio
