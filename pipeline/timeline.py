@@ -108,9 +108,17 @@ class AudioItem:
     id: str = ""
     text: str = ""
     words: list[Word] = field(default_factory=list)
+    # Looping (music beds): the first pass plays in_point..out_point, every further pass
+    # loop_start..out_point, each joined by a crossfade centred on the loop points;
+    # `length` is how long the item plays on the timeline (0: one pass).
+    loop_start: Fraction = Fraction(0)
+    crossfade: Fraction = Fraction(0)
+    length: Fraction = Fraction(0)
 
     @property
     def duration(self) -> Fraction:
+        if self.loop and self.length > 0:
+            return self.length
         return self.out_point - self.in_point
 
     @property

@@ -182,11 +182,8 @@ def build_jobs_argv(jobs: Sequence[OutputJob], overwrite: bool = True) -> list[s
         for job in members:
             if job.overlay is not None:
                 pool.reserve(InputPool.concat_key(str(job.overlay)), "v")
-    from . import tracks
+    from .tracks import master  # per-output gain and limiter, as pipeline.loudness.plan decided
 
-    # Per-output audio mastering (the gain and limiter pipeline.loudness.plan decided), when
-    # render.tracks provides it.
-    master = getattr(tracks, "master", None)
     nodes = []
     for (_, frame), members in groups.items():
         tl = members[0].tl
@@ -199,8 +196,7 @@ def build_jobs_argv(jobs: Sequence[OutputJob], overwrite: bool = True) -> list[s
         else:
             pairs = [(v, a)]
         for job, (pv, pa) in zip(members, pairs):
-            if master is not None:
-                pa = master(pa, job.settings, total)
+            pa = master(pa, job.settings, total)
             if job.overlay is not None:
                 layer = pool.take(InputPool.concat_key(str(job.overlay)), "v")
                 pv = pv.overlay(layer, x=job.overlay_xy[0], y=job.overlay_xy[1], eof_action="pass",

@@ -32,6 +32,9 @@ class OutputSettings:
     faststart: bool = True
     loudness_lufs: float | None = None
     true_peak_dbtp: float | None = None
+    # Decided by export's loudness plan (pipeline.loudness), applied by render.tracks.master:
+    audio_gain_db: float = 0.0  # linear gain to reach loudness_lufs
+    limiter_dbtp: float | None = None  # true-peak limiter ceiling, only where needed
     extra: dict[str, Any] = field(default_factory=dict)
     # Average video rate (two-pass / capped outputs); when set, crf is ignored.
     video_bitrate: str | None = None
