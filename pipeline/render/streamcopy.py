@@ -108,7 +108,7 @@ def stream_copy(tl: Timeline, output: Path, reporter: Reporter | None = None) ->
             fh.write(listing)
         with atomic_output(output) as tmp:
             argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-progress", "pipe:1", "-nostats",
-                    "-f", "concat", "-safe", "0", "-i", list_path, "-map", "0", "-c", "copy"]
+                    "-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", list_path, "-map", "0", "-c", "copy"]
             if output.suffix.lower() in (".mp4", ".mov", ".m4v"):
                 argv += ["-movflags", "+faststart"]
             argv += ["-y", str(tmp)]
