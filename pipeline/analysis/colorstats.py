@@ -56,13 +56,19 @@ def _to_rgb(y: Any, u: Any, v: Any) -> Any:
     return np.stack([r, g, b], axis=1)
 
 
+def _unit(pixels: Any) -> Any:
+    """uint8 pixels -> floats 0..1 (float input is taken as already 0..1)."""
+    import numpy as np
+
+    arr = np.asarray(pixels)
+    return arr.astype(np.float64) / 255.0 if arr.dtype == np.uint8 else arr.astype(np.float64)
+
+
 def simulate(pixels: Any, color: dict[str, float]) -> Any:
     """What render/color.apply_color does to these pixels (floats 0..1 in and out)."""
     import numpy as np
 
-    rgb = np.asarray(pixels, dtype=np.float64)
-    if rgb.dtype != np.float64 or rgb.max(initial=0) > 1.0:
-        rgb = rgb / 255.0
+    rgb = _unit(pixels)
     if not color:
         return rgb
     y, u, v = _to_yuv(rgb)
@@ -90,6 +96,7 @@ def _clamp(key: str, value: float) -> float:
 
 def fit_fix(source: Any, target: dict[str, float]) -> dict[str, float]:
     """Colour fix that maps the source pixels' statistics onto `target`'s."""
+    source = _unit(source)
     s = stats(source)
     fix: dict[str, float] = {}
     contrast = _clamp("contrast", target["y_std"] / s["y_std"]) if s["y_std"] > 0.01 else 1.0

@@ -13,7 +13,7 @@ from typing import Any
 import ffmpeg
 
 from ..errors import InputError
-from ..timebase import seconds_arg, to_fraction
+from ..timebase import fmt_fraction, seconds_arg, to_fraction
 from ..timeline import Timeline, Transition
 
 # Every transition name of ffmpeg's xfade filter (ffmpeg 7), plus "cut".
@@ -79,7 +79,8 @@ def join_with_transitions(
         overlap = prev_end - f0
         if tr.is_cut or overlap <= 0:
             joined = ffmpeg.concat(v, a, nv, na, v=1, a=1).node
-            v, a = joined[0], joined[1]
+            # concat answers in microseconds; xfade needs both inputs in the same time base.
+            v, a = joined[0].filter("settb", fmt_fraction(1 / fps)), joined[1]
             continue
         v = ffmpeg.filter(
             [v, nv], "xfade", transition=tr.kind,
