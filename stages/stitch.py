@@ -27,7 +27,7 @@ class StitchParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     inputs: list[str] = Field(default_factory=list)  # media files appended to the track
-    transition: Union[str, list[str]] = "cut"  # one for every cut, or one per cut
+    transition: Optional[Union[str, list[str]]] = None  # one for every cut, or one per cut; None: keep
     trim_head: float = Field(default=0.0, ge=0)
     trim_tail: float = Field(default=0.0, ge=0)
     clips: Union[list[ClipEdit], dict[str, ClipEdit]] = Field(default_factory=list)  # by position or id
@@ -40,10 +40,12 @@ class StitchParams(BaseModel):
 
     @field_validator("transition")
     @classmethod
-    def _transitions(cls, value: Union[str, list[str]]) -> Union[str, list[str]]:
+    def _transitions(cls, value: Optional[Union[str, list[str]]]) -> Optional[Union[str, list[str]]]:
         from pipeline.errors import InputError
         from pipeline.render.transitions import parse_transition
 
+        if value is None:
+            return None
         items = [value] if isinstance(value, str) else value
         if not items:
             raise ValueError("give at least one transition")
@@ -95,8 +97,11 @@ class StitchStage:
                 raise InputError(f"stitch.clips.{key}: {exc}") from None
             sequence.set_in_out(tl, index, cin, cout, f"stitch.clips.{key}")
         sequence.trim_clips(tl, to_fraction(params.trim_head), to_fraction(params.trim_tail))
-        names = [params.transition] if isinstance(params.transition, str) else params.transition
-        sequence.set_transitions(tl, [parse_transition(n) for n in names])
+        if params.transition is not None:
+            names = [params.transition] if isinstance(params.transition, str) else params.transition
+            sequence.set_transitions(tl, [parse_transition(n) for n in names])
+        else:
+            sequence.check_transitions(tl, "stitch")
         if params.snap_to_beats:
             self._snap(tl, str(ctx.resolve(params.snap_to_beats)), ctx)
         if params.match_color and len(tl.video) > 1:
@@ -147,7 +152,7 @@ def _fit_choice() -> click.Choice:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="OUT.timeline.json writes the edit; .mp4/.mov/.mkv renders it.")
 @click.option("--transition", "-t", "transitions", multiple=True, metavar="NAME[:SECONDS]",
-              help="Between clips: cut (default), fade, dissolve, fadeblack, fadewhite, wipeleft, wiperight, "
+              help="Between clips: cut (the default for new clips), fade, dissolve, fadeblack, fadewhite, wipeleft, wiperight, "
                    "wipeup, wipedown, slideleft, slideright, circleopen, smoothleft, smoothright or any other "
                    "ffmpeg xfade name; seconds default to 0.5. Give once for every cut, or once per cut.")
 @click.option("--trim-head", type=float, default=0.0, show_default=True, metavar="SECONDS",
@@ -204,7 +209,7 @@ def command(inputs: tuple[str, ...], output: str, transitions: tuple[str, ...], 
             raise InputError(f"{flag} {value:g}: must not be negative")
     if snap_to_beats and not Path(snap_to_beats).is_file():
         raise InputError(f"--snap-to-beats {snap_to_beats}: no such file")
-    raw = {"transition": list(transitions) or "cut", "trim_head": trim_head, "trim_tail": trim_tail,
+    raw = {"transition": list(transitions) or None, "trim_head": trim_head, "trim_tail": trim_tail,
            "size": size, "aspect": aspect, "fps": fps, "fit": fit, "match_color": match_color,
            "snap_to_beats": str(Path(snap_to_beats).resolve()) if snap_to_beats else None}
     stage = StitchStage()

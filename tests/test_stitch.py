@@ -156,6 +156,13 @@ def test_timeline_output_keeps_exact_times(five: list[Path], tmp_path: Path) -> 
     assert [Fraction(c["out_point"]) for c in clips] == [x - Fraction(1, 5) for x in LENGTHS]
     assert data["canvas"]["fps"] == "24" and (data["canvas"]["width"], data["canvas"]["height"]) == (320, 180)
 
+    # Stitching that edit with one more clip keeps its transitions; the new cut is hard.
+    more = tmp_path / "more.timeline.json"
+    r = run_cli("stitch", str(out), str(five[0]), "-o", str(more))
+    assert r.returncode == 0, r.stderr
+    kinds = [c["transition"]["kind"] for c in json.loads(more.read_text())["video"][:-1]]
+    assert kinds == ["dissolve", "cut", "wipeleft", "cut", "cut"]
+
 
 def test_every_transition_name_renders(tmp_path: Path) -> None:
     from pipeline.render.transitions import TRANSITION_NAMES

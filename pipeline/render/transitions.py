@@ -10,8 +10,6 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-import ffmpeg
-
 from ..errors import InputError
 from ..timebase import fmt_fraction, seconds_arg, to_fraction
 from ..timeline import Timeline, Transition
@@ -65,6 +63,8 @@ def join_with_transitions(
     the canvas's); cuts concatenate, other transitions cross-fade (xfade), and the audio
     is cross-faded (acrossfade) over exactly the same span as the picture.
     """
+    import ffmpeg
+
     from .graph import clip_spans, frames_to_samples
 
     fps = fps or tl.canvas.fps
