@@ -164,6 +164,58 @@ def test_timeline_output_keeps_exact_times(five: list[Path], tmp_path: Path) -> 
     assert kinds == ["dissolve", "cut", "wipeleft", "cut", "cut"]
 
 
+def test_trims_remove_the_right_frames(tmp_path: Path) -> None:
+    # Each clip: 0.5 s of one colour, then 0.5 s of another, at 24 fps.
+    def two_tone(name: str, first: str, second: str) -> Path:
+        path = tmp_path / name
+        ffmpeg("-f", "lavfi", "-i", f"color=c={first}:s=64x36:r=24:d=0.5", "-f", "lavfi",
+               "-i", f"color=c={second}:s=64x36:r=24:d=0.5", "-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]",
+               "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path))
+        return path
+
+    a = two_tone("a.mp4", "0xFF0000", "0x0000FF")
+    b = two_tone("b.mp4", "0x00FF00", "0xFFFFFF")
+    out = tmp_path / "trimmed.mp4"
+    r = run_cli("stitch", str(a), str(b), "--trim-head", "0.5", "--trim-tail", "0.25", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert frames_of(out) == 12  # (1 - 0.5 - 0.25) s x 24 fps x 2 clips
+    frames = decode_frames(out, set(range(12)))
+    for i in range(6):  # the second half of each clip, less its last 0.25 s
+        assert np.abs(frames[i][18, 32].astype(int) - [0, 0, 255]).max() < 40, i
+        assert np.abs(frames[6 + i][18, 32].astype(int) - [255, 255, 255]).max() < 40, i
+
+
+def test_rotation_ten_bit_and_variable_rate(tmp_path: Path) -> None:
+    first = make_clip(tmp_path / "first.mp4", size="160x90", fps="24", duration=1.0, color="0x00FF00")
+    rotated = make_clip(tmp_path / "rotated.mp4", size="160x90", fps="30", duration=1.0, color="0xFF0000",
+                        rotation=90)
+    deep = make_clip(tmp_path / "deep.mp4", size="160x90", fps="25", duration=1.0, pix_fmt="yuv420p10le",
+                     audio=True, color="0x0000FF")
+    vfr = tmp_path / "vfr.mp4"  # 20 frames at 1/30 s, then slower
+    ffmpeg("-f", "lavfi", "-i", "color=c=0xFFFFFF:s=160x90:r=30:d=1", "-vf",
+           "select='lt(n,30)',setpts='if(lt(N,20),N/30,2/3+(N-20)/10)/TB'", "-fps_mode", "vfr",
+           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(vfr))
+    out = tmp_path / "mixed.mp4"
+    r = run_cli("stitch", str(first), str(rotated), str(deep), str(vfr), "--fit", "contain", "-t", "fade:0.25",
+                "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    import av
+
+    with av.open(str(vfr)) as c:
+        vfr_seconds = Fraction(c.duration, 1_000_000)
+        pts = [p.pts for p in c.demux(video=0) if p.pts is not None]
+    assert len({b - a for a, b in zip(pts, pts[1:])}) > 1  # really variable
+    expected = int((3 + vfr_seconds - 3 * Fraction(1, 4)) * 24 + Fraction(1, 2))
+    assert frames_of(out) == expected
+    vdur, adur = stream_durations(out)
+    assert adur is not None and abs(adur - vdur) <= AAC_FRAME
+    frames = decode_frames(out, {30, 50, 80})
+    # The rotated clip shows upright (portrait) inside the landscape canvas: bars at the sides.
+    assert frames[30][45, 5].max() < 20 and np.abs(frames[30][45, 80].astype(int) - [255, 0, 0]).max() < 40
+    assert np.abs(frames[50][45, 80].astype(int) - [0, 0, 255]).max() < 40  # 10-bit clip
+    assert frames[80][45, 80].min() > 215  # the variable-rate clip, in its slow part
+
+
 def test_every_transition_name_renders(tmp_path: Path) -> None:
     from pipeline.render.transitions import TRANSITION_NAMES
 
@@ -217,11 +269,16 @@ def test_stream_copy_when_nothing_changes(same: list[Path], tmp_path: Path) -> N
     assert frames_of(out) == 90
 
 
-@pytest.mark.parametrize("extra", [["-t", "fade:0.2"], ["--trim-head", "0.1"], ["odd-size"], ["--no-stream-copy"]])
+@pytest.mark.parametrize("extra", [["-t", "fade:0.2"], ["--trim-head", "0.1"], ["odd-size"], ["other-sps"],
+                                   ["--no-stream-copy"]])
 def test_no_stream_copy_otherwise(same: list[Path], tmp_path: Path, extra: list[str]) -> None:
     inputs = list(map(str, same))
     if extra == ["odd-size"]:
         inputs[1] = str(make_clip(tmp_path / "wide.mp4", size="192x90", fps="30", duration=1.0, audio=True))
+        extra = []
+    if extra == ["other-sps"]:  # same size and rate, but other colour signalling in the SPS
+        inputs[1] = str(make_clip(tmp_path / "bars.mp4", size="160x90", fps="30", duration=1.0, audio=True,
+                                  pattern="smptehdbars"))
         extra = []
     out = tmp_path / "joined.mp4"
     r = run_cli("stitch", *inputs, *extra, "-o", str(out))
