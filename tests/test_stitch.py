@@ -372,6 +372,19 @@ def test_pipeline_file_params(five: list[Path], tmp_path: Path) -> None:
     assert tl.canvas.fps == 25 and (tl.canvas.width, tl.canvas.height) == (320, 180)
     assert tl.duration == Fraction(7, 4) + 2 + 1 - Fraction(2, 5)
 
+    by_id = tmp_path / "by-id.yaml"
+    by_id.write_text(
+        "name: by-id\nsteps:\n  - stitch:\n"
+        f"      inputs: [{json.dumps(str(five[0]))}, {json.dumps(str(five[3]))}]\n"
+        "      transition: wipeup:0.25\n"
+        "      clips: {clip 4: {out: 1.25}}\n"
+        "      trim_head: 0.25\n",
+        encoding="utf-8",
+    )
+    tl, _ = run_spec(load_spec(by_id))
+    assert [(c.in_point, c.out_point) for c in tl.video] == [(Fraction(1, 4), 2), (Fraction(1, 4), Fraction(5, 4))]
+    assert tl.duration == Fraction(7, 4) + 1 - Fraction(1, 4)
+
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: bad\nsteps:\n  - stitch:\n      transition: swirl:1\n", encoding="utf-8")
     r = run_cli("run", str(bad))
