@@ -327,7 +327,7 @@ def timeline_from_media(paths: Iterable[str | os.PathLike[str]], canvas: Canvas 
 
 
 def load_inputs(paths: Iterable[str | os.PathLike[str]]) -> Timeline:
-    """Media files and/or .timeline.json files -> one timeline (timelines are appended)."""
+    """Media files, .timeline.json and/or .otio files -> one timeline (timelines are appended)."""
     paths = list(paths)
     if not paths:
         raise InputError("no input given")
@@ -335,6 +335,10 @@ def load_inputs(paths: Iterable[str | os.PathLike[str]]) -> Timeline:
     for p in paths:
         if is_timeline_path(p):
             tl = Timeline.load(p)
+        elif str(p).lower().endswith(".otio"):
+            from .otio import read_otio
+
+            tl = read_otio(p)
         else:
             tl = timeline_from_media([p], canvas=result.canvas if result else None)
         if result is None:
