@@ -367,7 +367,7 @@ def test_pipeline_file_params(five: list[Path], tmp_path: Path) -> None:
         "      fps: 25\n",
         encoding="utf-8",
     )
-    tl, _ = run_spec(load_spec(spec))
+    tl = run_spec(load_spec(spec)).timeline
     assert [c.transition.kind for c in tl.video] == ["fadeblack", "cut", "cut"]
     assert tl.canvas.fps == 25 and (tl.canvas.width, tl.canvas.height) == (320, 180)
     assert tl.duration == Fraction(7, 4) + 2 + 1 - Fraction(2, 5)
@@ -381,14 +381,14 @@ def test_pipeline_file_params(five: list[Path], tmp_path: Path) -> None:
         "      trim_head: 0.25\n",
         encoding="utf-8",
     )
-    tl, _ = run_spec(load_spec(by_id))
+    tl = run_spec(load_spec(by_id)).timeline
     assert [(c.in_point, c.out_point) for c in tl.video] == [(Fraction(1, 4), 2), (Fraction(1, 4), Fraction(5, 4))]
     assert tl.duration == Fraction(7, 4) + 1 - Fraction(1, 4)
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: bad\nsteps:\n  - stitch:\n      transition: swirl:1\n", encoding="utf-8")
     r = run_cli("run", str(bad))
-    assert r.returncode == 2 and "bad.yaml:3" in r.stderr and "swirl" in r.stderr
+    assert r.returncode == 2 and "bad.yaml:4" in r.stderr and "swirl" in r.stderr
     assert "Traceback" not in r.stderr
 
 
