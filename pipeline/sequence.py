@@ -120,7 +120,7 @@ def trim_clips(tl: Timeline, head: Fraction, tail: Fraction) -> None:
         clip.out_point -= tail
 
 
-def set_transitions(tl: Timeline, transitions: Sequence[Transition], where: str = "--transition") -> None:
+def set_transitions(tl: Timeline, transitions: Sequence[Transition], where: str = "transition") -> None:
     """One transition for every cut, or one per cut; durations become whole frames."""
     cuts = len(tl.video) - 1
     if cuts <= 0:
