@@ -136,7 +136,7 @@ def compose(tl: Timeline, frame: Frame, pool: InputPool | None = None) -> tuple[
             a = pool.take(InputPool.lavfi_key(silence_spec(frame.sample_rate)), "a").filter(
                 "atrim", end_sample=samples)
         segments.append((v, a))
-    v, a = join(tl, segments)
+    v, a = join(tl, segments, frame.fps, frame.sample_rate)
     total = total_frames(tl, frame.fps)
     a = mix(tl, a, frame.sample_rate, frames_to_samples(total, frame.fps, frame.sample_rate), pool)
     return v, a
