@@ -20,7 +20,7 @@ W, H = 760, 150
 def loudness_curve(path: str) -> list[tuple[float, float | None, float | None]]:
     """(t, momentary LUFS, short-term LUFS) every 100 ms, from ffmpeg's ebur128 log."""
     argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-vn",
-            "-af", "ebur128=framelog=verbose", "-f", "null", "-"]
+            "-af", "ebur128=framelog=info", "-f", "null", "-"]
     proc = subprocess.run(argv, capture_output=True, text=True, errors="replace", stdin=subprocess.DEVNULL)
     rows = []
     pat = re.compile(r"t:\s*([\d.]+)\s+TARGET:.*?M:\s*(-?[\d.]+|-inf|nan)\s+S:\s*(-?[\d.]+|-inf|nan)")
