@@ -14,7 +14,7 @@ from __future__ import annotations
 import subprocess
 import threading
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -60,20 +60,37 @@ class SyncResult:
 
 
 # ---- picture -----------------------------------------------------------------------------
-def _decode_gray(path: str, width: int, height: int, threads: int = 0) -> np.ndarray:
-    """Every frame as a tiny gray image, shape (n, h, w) uint8. Fast decode flags: the
-    loop filter only polishes detail that a 160 px image cannot show."""
+def gray_frames(path: str, width: int, height: int, threads: int = 0) -> Iterator[np.ndarray]:
+    """Every frame as a tiny gray image (h, w) uint8, streamed from ffmpeg. Fast decode
+    flags: the loop filter only polishes detail that a 160 px image cannot show."""
     argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-threads", str(threads),
             "-skip_loop_filter", "all", "-flags2", "fast", "-i", path, "-map", "0:v:0", "-an", "-sn",
             "-vf", f"scale={width}:{height}:flags=fast_bilinear", "-fps_mode", "passthrough",
             "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]
-    proc = subprocess.run(argv, capture_output=True, stdin=subprocess.DEVNULL)
-    data = proc.stdout
-    n = len(data) // (width * height)
-    if n == 0:
-        err = proc.stderr.decode("utf-8", "replace").strip()
-        raise RenderError(f"{path}: could not decode frames for analysis", err[-800:])
-    return np.frombuffer(data[: n * width * height], dtype=np.uint8).reshape(n, height, width)
+    size = width * height
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            bufsize=size * 8)
+    assert proc.stdout is not None and proc.stderr is not None
+    err: list[bytes] = []
+    drain = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
+    drain.start()
+    count = 0
+    try:
+        while True:
+            buf = proc.stdout.read(size)
+            if len(buf) < size:
+                break
+            count += 1
+            yield np.frombuffer(buf, dtype=np.uint8).reshape(height, width)
+    finally:
+        if proc.poll() is None and count and len(buf) == size:
+            proc.kill()  # the consumer stopped early
+        proc.stdout.close()
+        proc.wait()
+        drain.join(timeout=5)
+    if count == 0:
+        text = b"".join(err).decode("utf-8", "replace").strip()
+        raise RenderError(f"{path}: could not decode frames for analysis", text[-800:])
 
 
 def _spikes(x: np.ndarray, radius: int = 3) -> np.ndarray:
@@ -85,7 +102,7 @@ def _spikes(x: np.ndarray, radius: int = 3) -> np.ndarray:
     return np.maximum(x - np.median(win, axis=1), 0.0)
 
 
-def visual_features(frames: np.ndarray, grid: int = 4) -> dict[str, np.ndarray]:
+def visual_features(frames: Iterable[np.ndarray], grid: int = 4) -> dict[str, np.ndarray]:
     """Per-frame event strengths, index k = something changed at frame k.
 
     flash:  rise in mean brightness from frame k-1 to k
@@ -96,32 +113,43 @@ def visual_features(frames: np.ndarray, grid: int = 4) -> dict[str, np.ndarray]:
     """
     import cv2
 
-    n, h, w = frames.shape
-    f = frames.astype(np.float32)
-    mean = f.mean(axis=(1, 2))
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+    means: list[float] = []
+    diffs: list[float] = [0.0]
+    vels: list[np.ndarray] = []
+    valids: list[np.ndarray] = []
+    prev: np.ndarray | None = None
+    for frame in frames:
+        h, w = frame.shape
+        ch, cw = h // grid, w // grid
+        means.append(float(cv2.mean(frame)[0]))
+        if prev is None:
+            vels.append(np.zeros((grid, grid, 2), np.float32))
+            valids.append(np.zeros((grid, grid), bool))
+            prev = frame
+            continue
+        absdiff = cv2.absdiff(frame, prev)
+        diffs.append(float(cv2.mean(absdiff)[0]))
+        # velocity per cell: mean flow over the pixels that move (an object, not its cell)
+        flow = dis.calc(prev, frame, None)[: ch * grid, : cw * grid]
+        flow = flow.reshape(grid, ch, grid, cw, 2).transpose(0, 2, 1, 3, 4)
+        changed = absdiff[: ch * grid, : cw * grid].reshape(grid, ch, grid, cw).transpose(0, 2, 1, 3)
+        moving = ((np.abs(flow[..., 0]) + np.abs(flow[..., 1]) > 0.35) & (changed > 3)).astype(np.float32)
+        cnt = moving.sum(axis=(2, 3))
+        sums = (flow * moving[..., None]).sum(axis=(2, 3))
+        vels.append(sums / np.maximum(cnt, 1)[..., None] * (160.0 / w))  # px/frame at 160 px wide
+        valids.append(cnt >= max(2, ch * cw // 100))
+        prev = frame
+    n = len(means)
+    mean = np.array(means, np.float32)
+    diff = np.array(diffs[:n], np.float32)
+    vel = np.array(vels, np.float32).reshape(n, grid, grid, 2)
+    valid = np.array(valids, bool).reshape(n, grid, grid)
     dmean = np.zeros(n, np.float32)
     dmean[1:] = np.diff(mean)
     flash = np.maximum(dmean - FLASH_MIN, 0.0)
-    diff = np.zeros(n, np.float32)
-    diff[1:] = np.abs(np.diff(f, axis=0)).mean(axis=(1, 2))
     # a change of picture not explained by a change of overall brightness
     cut = np.maximum(_spikes(np.maximum(diff - np.abs(dmean), 0.0)) - CUT_MIN, 0.0)
-    # velocity per cell: mean flow over the pixels that move (an object, not its cell)
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
-    ch, cw = h // grid, w // grid
-    vel = np.zeros((n, grid, grid, 2), np.float32)
-    valid = np.zeros((n, grid, grid), bool)
-    scale = 160.0 / w  # velocities in pixels of a 160-wide picture
-    for k in range(1, n):
-        flow = dis.calc(frames[k - 1], frames[k], None)
-        flow = flow[: ch * grid, : cw * grid].reshape(grid, ch, grid, cw, 2).transpose(0, 2, 1, 3, 4)
-        mag = np.linalg.norm(flow, axis=-1)
-        changed = np.abs(f[k] - f[k - 1])[: ch * grid, : cw * grid].reshape(grid, ch, grid, cw).transpose(0, 2, 1, 3)
-        moving = ((mag > 0.3) & (changed > 3.0)).astype(np.float32)
-        cnt = moving.sum(axis=(2, 3))
-        s = (flow * moving[..., None]).sum(axis=(2, 3))
-        vel[k] = s / np.maximum(cnt, 1)[..., None] * scale
-        valid[k] = cnt >= max(2, ch * cw // 100)
     motion = np.zeros(n, np.float32)
     if n > 2:
         dv = np.linalg.norm(vel[2:] - vel[1:-1], axis=-1)  # velocity after frame k minus before
@@ -344,8 +372,7 @@ def _measure(path: str, info: Any, max_lag: float, width: int) -> SyncResult:
 
     t = threading.Thread(target=sound, daemon=True)
     t.start()
-    frames = _decode_gray(path, w, h)
-    feats = visual_features(frames)
+    feats = visual_features(gray_frames(path, w, h))
     t.join()
     if "error" in box:
         raise box["error"]
