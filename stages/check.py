@@ -161,6 +161,10 @@ def command(input_path: str, as_json: bool, tolerance: str, preset_name: str | N
     if fix and input_path.endswith(".timeline.json"):
         raise InputError("--fix: needs a media file, not a timeline")
     if output:
+        from pathlib import Path
+
+        if Path(output).suffix.lower() not in (".mp4", ".mov", ".mkv", ".m4v"):
+            raise InputError(f"-o {output}: use .mp4, .mov, .mkv or .m4v for the corrected copy")
         check_output(output, [input_path], overwrite)
     if report:
         check_output(report, [input_path], overwrite)

@@ -60,12 +60,18 @@ class SyncResult:
 
 
 # ---- picture -----------------------------------------------------------------------------
-def gray_frames(path: str, width: int, height: int, threads: int = 0) -> Iterator[np.ndarray]:
+def gray_frames(path: str, width: int, height: int, threads: int = 0,
+                fps: float | None = None) -> Iterator[np.ndarray]:
     """Every frame as a tiny gray image (h, w) uint8, streamed from ffmpeg. Fast decode
-    flags: the loop filter only polishes detail that a 160 px image cannot show."""
+    flags: the loop filter only polishes detail that a 160 px image cannot show. With
+    `fps`, a variable-rate source is resampled to that constant rate first, so frame k
+    is at k / fps."""
+    vf = f"scale={width}:{height}:flags=fast_bilinear"
+    if fps:
+        vf = f"fps={fps}," + vf
     argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-threads", str(threads),
             "-skip_loop_filter", "all", "-flags2", "fast", "-i", path, "-map", "0:v:0", "-an", "-sn",
-            "-vf", f"scale={width}:{height}:flags=fast_bilinear", "-fps_mode", "passthrough",
+            "-vf", vf, "-fps_mode", "passthrough",
             "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]
     size = width * height
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
@@ -372,7 +378,7 @@ def _measure(path: str, info: Any, max_lag: float, width: int) -> SyncResult:
 
     t = threading.Thread(target=sound, daemon=True)
     t.start()
-    feats = visual_features(gray_frames(path, w, h))
+    feats = visual_features(gray_frames(path, w, h, fps=float(v.fps) if v.variable_fps else None))
     t.join()
     if "error" in box:
         raise box["error"]
