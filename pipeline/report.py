@@ -133,10 +133,14 @@ def contact_sheet(path: str, times: Sequence[float], width: int = 200) -> str:
 
 
 def sheet_times(doc: dict[str, Any], duration: float) -> list[float]:
-    """Frames just after each cut (the first frame of the new shot), else evenly spaced."""
+    """The opening frame, then the last and first frames around each cut; evenly spaced
+    frames when there is no cut."""
     cuts = doc.get("cuts_s") or (doc.get("sync") or {}).get("cut_times") or []
     if cuts:
-        return [float(c) + 0.02 for c in cuts][:24]
+        times = [0.0]
+        for c in cuts:
+            times += [max(0.0, float(c) - 0.05), float(c) + 0.02]
+        return times[:25]
     n = 6
     return [duration * (i + 0.5) / n for i in range(n)]
 
@@ -160,7 +164,9 @@ def render_report(doc: dict[str, Any], media: str | None, target_lufs: float | N
     parts = ["<h2>Sound and picture</h2>", envelopes_svg(sync or {})]
     if media:
         parts += ["<h2>Loudness</h2>", loudness_svg(loudness_curve(media), target_lufs)]
-        parts += ["<h2>Frames at the cuts</h2>", contact_sheet(media, sheet_times(doc, doc.get("duration_s", 0)))]
+        has_cuts = bool(doc.get("cuts_s") or (doc.get("sync") or {}).get("cut_times"))
+        parts += ["<h2>Frames at the cuts</h2>" if has_cuts else "<h2>Frames through the clip (no cuts found)</h2>",
+                  contact_sheet(media, sheet_times(doc, doc.get("duration_s", 0)))]
     title = html.escape(Path(doc["input"]).name)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>check: {title}</title>

@@ -29,7 +29,7 @@ ANALYSIS_WIDTH = 160
 MAX_LAG = 1.0  # seconds searched either way
 MIN_CONFIDENCE = 0.5  # below this the offset is reported as unmeasurable
 MIN_EVENTS = 4  # matched events needed before an offset is believed
-VERSION = 4
+VERSION = 5
 FLASH_MIN = 3.0  # mean brightness rise (of 255) that counts as a flash
 CUT_MIN = 12.0  # mean absolute frame difference (of 255) that counts as a cut
 MOTION_MIN = 1.0  # change of velocity (pixels per frame at 160 px) that counts
@@ -387,8 +387,7 @@ def _measure(path: str, info: Any, max_lag: float, width: int) -> SyncResult:
     shift = float(v.start_time) - float(info.audio[0].start_time)
     res = correlate(box["audio"], feats, fps, max_lag, video_start=shift)
     cut = feats["cut"]
-    thr = max(10.0, float(np.percentile(cut, 99.5)) if cut.size else 0)
-    res.cut_times = [round(k / fps, 4) for k in np.flatnonzero(cut >= thr)][:50]
+    res.cut_times = [round(k / fps + shift, 4) for k in np.flatnonzero(cut > 0)][:50]
     return res
 
 
