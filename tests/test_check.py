@@ -215,3 +215,29 @@ def test_variable_frame_rate_is_flagged_and_still_measured(clips: dict, tmp_path
     assert not next(c for c in doc["checks"] if c["name"] == "constant_frame_rate")["passed"]
     res = measure_sync(str(vfr))
     assert res.offset_ms is not None and abs(res.offset_ms - (-250)) <= 40
+
+
+def test_report_contact_sheet_at_cuts(cli, tmp_path: Path) -> None:
+    clip = tmp_path / "two shots.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=160x90:r=25:d=1.5", "-f", "lavfi", "-i", "mandelbrot=s=160x90:r=25",
+           "-f", "lavfi", "-i", "sine=d=3", "-filter_complex", "[1]trim=duration=1.5[m];[0][m]concat=n=2[v]",
+           "-map", "[v]", "-map", "2", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest",
+           str(clip))
+    report = tmp_path / "cuts.html"
+    proc = cli("check", str(clip), "--json", "--report", str(report))
+    doc = json.loads(proc.stdout)
+    assert [round(t, 1) for t in doc["sync"]["cut_times"]] == [1.5]
+    text = report.read_text()
+    assert "Frames at the cuts" in text and text.count("data:image/jpeg;base64,") == 3  # opening, either side
+
+
+def test_pipeline_step_after_export_checks_the_outputs(clips: dict) -> None:
+    from pipeline.errors import CheckFailed
+    from pipeline.stage import StageContext, get_stage, validate_params
+    from pipeline.timeline import load_inputs
+
+    path = str(clips[("flash", 30, 0.0)])
+    stage = get_stage("check")
+    ctx = StageContext(outputs=[{"path": path, "preset": "master"}])
+    with pytest.raises(CheckFailed, match="resolution"):
+        stage.apply(load_inputs([path]), validate_params(stage, {}, "test"), ctx)
