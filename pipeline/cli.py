@@ -176,17 +176,103 @@ def presets_show(name: str, as_json: bool) -> None:
 @cli.command()
 @click.argument("pipeline_file", metavar="PIPELINE.yaml", type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Validate and show the plan; generate and render nothing.")
+@click.option("--force", "force", multiple=True, metavar="STEP",
+              help="Re-run STEP (its name, id or number; 'all' for every step) even if cached. Repeatable.")
+@click.option("--variant", "variants", multiple=True, metavar="NAME",
+              help="Run only this variant (default: every variant the file defines). Repeatable.")
+@click.option("--var", "assignments", multiple=True, metavar="NAME=VALUE", help="Set a variable (overrides vars:).")
+@click.option("--no-cache", is_flag=True, help="Run every step; neither read nor write the step cache.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outputs as one JSON document on stdout.")
+@click.option("--budget", type=float, metavar="USD", help="Refuse to start if generating the shots would cost more.")
 @handle_errors
-def run(pipeline_file: str, dry_run: bool) -> None:
+def run(pipeline_file: str, dry_run: bool, force: tuple[str, ...], variants: tuple[str, ...],
+        assignments: tuple[str, ...], no_cache: bool, as_json: bool, budget: float | None) -> None:
     """Run a pipeline file: generate its shots, apply its steps, write its outputs.
+
+    Every step's result is cached by the hash of its inputs: a second run re-does only
+    the steps whose parameters, media or upstream results changed.
 
     \b
     Example:
       reelforge run samples/promo.yaml
+      reelforge run promo.yaml --variant calm --var music=bed.wav --force export
+      reelforge run promo.yaml --dry-run --budget 5
     """
-    from .runner import run_file
+    from .runner import run_file_results
 
-    run_file(pipeline_file, dry_run=dry_run)
+    variables = {}
+    for item in assignments:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            from .errors import InputError
+
+            raise InputError(f"--var {item}: expected NAME=VALUE")
+        import yaml
+
+        try:
+            variables[name] = yaml.safe_load(value) if value else ""
+        except yaml.YAMLError:
+            variables[name] = value
+    results = run_file_results(pipeline_file, dry_run=dry_run, force=force, variants=variants,
+                               variables=variables, use_cache=not no_cache, budget=budget)
+    if as_json:
+        click.echo(json.dumps([r.summary() for r in results], indent=2, default=str))
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the schema to this file instead of stdout.")
+@handle_errors
+def schema(output: str | None) -> None:
+    """Print the JSON Schema of pipeline files (for editor completion and checking).
+
+    Built from every registered stage's parameters, plugins included.
+
+    \b
+    Example:
+      reelforge schema -o reelforge.schema.json
+      # VS Code (YAML extension): # yaml-language-server: $schema=reelforge.schema.json
+    """
+    from .schema import pipeline_schema
+
+    text = json.dumps(pipeline_schema(), indent=2)
+    if output:
+        from pathlib import Path
+
+        from .atomic import atomic_write_text
+
+        atomic_write_text(Path(output), text + "\n")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text)
+
+
+@cli.command("export-edit")
+@click.argument("timeline", metavar="TIMELINE", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="The edit to write: .otio (OpenTimelineIO).")
+@click.option("--overwrite", "-y", is_flag=True, help="Replace OUT if it already exists.")
+@handle_errors
+def export_edit(timeline: str, output: str, overwrite: bool) -> None:
+    """Write TIMELINE (.timeline.json, .otio or media) as an OpenTimelineIO edit.
+
+    Clips with their trims, transitions, audio tracks and markers, at exact frame times
+    of the canvas rate, so an editor can finish the cut in DaVinci Resolve or Premiere.
+
+    \b
+    Example:
+      reelforge export-edit seq.timeline.json -o seq.otio
+    """
+    from .clikit import check_output
+    from .otio import write_otio
+    from .timeline import load_inputs
+
+    out = check_output(output, [timeline], overwrite)
+    if out.suffix.lower() != ".otio":
+        from .errors import InputError
+
+        raise InputError(f"-o {out}: the edit is written as .otio")
+    write_otio(load_inputs([timeline]), out)
+    click.echo(f"wrote {out}", err=True)
 
 
 def main() -> None:

@@ -45,6 +45,14 @@ class Preset:
     max_duration: float | None = None
     max_size_mb: float | None = None
     container: str = "mp4"
+    # Safe area: fractions of the frame that platform UI covers (top, bottom, left, right);
+    # burned-in captions stay inside the rest.
+    safe_top: float = 0.05
+    safe_bottom: float = 0.05
+    safe_left: float = 0.05
+    safe_right: float = 0.05
+    loudness_tolerance_lu: float = 1.0
+    spec: str = ""  # the published specification the numbers follow
     source: str = "builtin"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -52,7 +60,7 @@ class Preset:
         """OutputSettings for a timeline at `timeline_fps` (capped at the preset's max)."""
         from .render.settings import OutputSettings
 
-        fps = timeline_fps if timeline_fps <= self.max_fps else self.max_fps
+        fps = output_fps(timeline_fps, self.max_fps)
         gop = int(round(float(fps) * self.gop_seconds)) if self.gop_seconds else None
         return OutputSettings(
             width=self.width,
@@ -76,10 +84,36 @@ class Preset:
             extra=dict(self.extra),
         )
 
+    @property
+    def aspect_ratio(self) -> Fraction:
+        """width / height of the preset's frame."""
+        return Fraction(self.width, self.height)
+
+    def safe_box(self) -> tuple[int, int, int, int]:
+        """(x, y, width, height) of the area platform UI leaves clear, in pixels."""
+        x = int(round(self.width * self.safe_left))
+        y = int(round(self.height * self.safe_top))
+        w = self.width - x - int(round(self.width * self.safe_right))
+        h = self.height - y - int(round(self.height * self.safe_bottom))
+        return x, y, w, h
+
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["max_fps"] = float(self.max_fps) if self.max_fps.denominator != 1 else int(self.max_fps)
         return d
+
+
+def output_fps(timeline_fps: Fraction, max_fps: Fraction) -> Fraction:
+    """The timeline's rate, or when it is above the preset's maximum, the largest whole
+    division of it that fits (60 -> 30, 50 -> 25, 59.94 -> 29.97), so frames drop evenly;
+    the maximum itself when no division lands within 20% of it."""
+    if timeline_fps <= max_fps:
+        return timeline_fps
+    k = 2
+    while timeline_fps / k > max_fps:
+        k += 1
+    divided = timeline_fps / k
+    return divided if divided >= max_fps * Fraction(4, 5) else max_fps
 
 
 _FIELDS = {f.name for f in dataclasses.fields(Preset)}
@@ -137,6 +171,20 @@ def _build(data: dict[str, Any]) -> Preset:
         raise InputError(f"{where}: invalid preset ({exc})") from None
     if preset.width % 2 or preset.height % 2 or preset.width <= 0 or preset.height <= 0:
         raise InputError(f"{where}: width and height must be positive and even")
+    try:
+        aw, _, ah = preset.aspect.partition(":")
+        declared = Fraction(int(aw), int(ah))
+    except (ValueError, ZeroDivisionError):
+        raise InputError(f"{where}: aspect '{preset.aspect}' is not W:H") from None
+    if abs(declared - preset.aspect_ratio) > declared / 100:
+        raise InputError(f"{where}: aspect {preset.aspect} does not match {preset.width}x{preset.height}")
+    for side in ("safe_top", "safe_bottom", "safe_left", "safe_right"):
+        if not 0 <= getattr(preset, side) < 0.5:
+            raise InputError(f"{where}: {side} must be a fraction of the frame in [0, 0.5)")
+    if preset.max_size_mb is not None and preset.max_size_mb <= 0:
+        raise InputError(f"{where}: max_size_mb must be positive")
+    if preset.max_duration is not None and preset.max_duration <= 0:
+        raise InputError(f"{where}: max_duration must be positive")
     return preset
 
 

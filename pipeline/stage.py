@@ -9,6 +9,7 @@ stage by name.
 from __future__ import annotations
 
 import functools
+import os
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ class StageContext:
 
     def resolve(self, path: str | Path) -> Path:
         p = Path(path).expanduser()
-        return p if p.is_absolute() else (self.base_dir / p)
+        return Path(os.path.normpath(p if p.is_absolute() else (self.base_dir / p)))
 
     def scratch(self) -> Path:
         if self.work_dir is None:

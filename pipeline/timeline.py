@@ -108,9 +108,17 @@ class AudioItem:
     id: str = ""
     text: str = ""
     words: list[Word] = field(default_factory=list)
+    # Looping (music beds): the first pass plays in_point..out_point, every further pass
+    # loop_start..out_point, each joined by a crossfade centred on the loop points;
+    # `length` is how long the item plays on the timeline (0: one pass).
+    loop_start: Fraction = Fraction(0)
+    crossfade: Fraction = Fraction(0)
+    length: Fraction = Fraction(0)
 
     @property
     def duration(self) -> Fraction:
+        if self.loop and self.length > 0:
+            return self.length
         return self.out_point - self.in_point
 
     @property
@@ -327,7 +335,7 @@ def timeline_from_media(paths: Iterable[str | os.PathLike[str]], canvas: Canvas 
 
 
 def load_inputs(paths: Iterable[str | os.PathLike[str]]) -> Timeline:
-    """Media files and/or .timeline.json files -> one timeline (timelines are appended)."""
+    """Media files, .timeline.json and/or .otio files -> one timeline (timelines are appended)."""
     paths = list(paths)
     if not paths:
         raise InputError("no input given")
@@ -335,6 +343,10 @@ def load_inputs(paths: Iterable[str | os.PathLike[str]]) -> Timeline:
     for p in paths:
         if is_timeline_path(p):
             tl = Timeline.load(p)
+        elif str(p).lower().endswith(".otio"):
+            from .otio import read_otio
+
+            tl = read_otio(p)
         else:
             tl = timeline_from_media([p], canvas=result.canvas if result else None)
         if result is None:

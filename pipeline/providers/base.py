@@ -6,10 +6,12 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from ..errors import InputError
 from ..progress import Reporter
+
+PROVIDERS = ("local", "sora", "kling")
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class VideoRequest:
     image: str | None = None  # path of a first-frame image
     image_tail: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    camera_control: dict[str, Any] | None = None  # kling: {"type": ..., "config": {...}}
+    remix_of: str | None = None  # sora: id of a finished video to remix with this prompt
 
     def digest(self, provider: str) -> str:
         """Content hash of the request (images by content, not by path)."""
@@ -37,16 +41,40 @@ class VideoRequest:
         for key in ("image", "image_tail"):
             if data[key]:
                 data[key] = hashlib.sha256(Path(data[key]).read_bytes()).hexdigest()
+        if not data["camera_control"]:
+            data.pop("camera_control")
+        if not data["remix_of"]:
+            data.pop("remix_of")
         blob = json.dumps({"provider": provider, **data}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+@dataclass
+class JobOptions:
+    """How to run one job (not part of the request: changing these costs nothing)."""
+
+    poll_interval: float | None = None  # seconds between status checks (None: provider default)
+    request_digest: str = ""  # names the durable job record
 
 
 class VideoProvider(Protocol):
     name: str
 
-    def generate(self, req: VideoRequest, out: Path, reporter: Reporter) -> dict[str, Any]:
+    def generate(self, req: VideoRequest, out: Path, reporter: Reporter,
+                 options: JobOptions | None = None) -> dict[str, Any]:
         """Write the clip to `out` (a temporary path the caller renames); return provenance."""
         ...
+
+
+def _check_image(path: str | None, option: str) -> None:
+    if path is None:
+        return
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{option} {path}: no such file")
+    head = p.read_bytes()[:16]
+    if not (head.startswith(b"\x89PNG") or head.startswith(b"\xff\xd8")):
+        raise InputError(f"{option} {path}: not a PNG or JPEG image")
 
 
 def make_request(
@@ -56,18 +84,36 @@ def make_request(
     aspect: str | None = None,
     sound: bool | None = None,
     size: str | None = None,
+    *,
+    provider: str = "local",
+    warn: Callable[[str], None] | None = None,
     **extra: Any,
 ) -> VideoRequest:
+    """Validate a shot against its model; InputError (exit 2) says what the model supports."""
     from .models import get_model
 
     if not prompt or not prompt.strip():
         raise InputError("--prompt: must not be empty")
+    if provider not in PROVIDERS:
+        raise InputError(f"--provider {provider}: unknown provider; use {', '.join(PROVIDERS)}")
     spec = get_model(model)
+    if provider != "local" and spec.family != provider:
+        others = ", ".join(m for m in _models_of(provider))
+        raise InputError(f"--model {model}: not a {provider} model; {provider} offers {others}")
     secs, asp, (w, h), snd = spec.check(duration, aspect, sound, size)
     known = {k: v for k, v in extra.items() if k in VideoRequest.__dataclass_fields__}
     rest = {k: v for k, v in extra.items() if k not in VideoRequest.__dataclass_fields__ and v is not None}
+    opts = spec.check_options(provider, known, sound=snd, warn=warn)
+    _check_image(opts.get("image"), "--image")
+    _check_image(opts.get("image_tail"), "--image-tail")
     return VideoRequest(prompt=prompt.strip(), model=model, duration=secs, aspect=asp, width=w,
-                        height=h, sound=snd, extra=rest, **known)
+                        height=h, sound=snd, extra=rest, **opts)
+
+
+def _models_of(provider: str) -> list[str]:
+    from .models import MODELS
+
+    return [m.name for m in MODELS.values() if m.family == provider]
 
 
 def get_provider(name: str) -> VideoProvider:
@@ -76,15 +122,11 @@ def get_provider(name: str) -> VideoProvider:
 
         return LocalVideoProvider()
     if name == "sora":
-        try:
-            from .sora import SoraProvider
-        except ImportError:
-            raise InputError("--provider sora: not available in this build") from None
+        from .sora import SoraProvider
+
         return SoraProvider()
     if name == "kling":
-        try:
-            from .kling import KlingProvider
-        except ImportError:
-            raise InputError("--provider kling: not available in this build") from None
+        from .kling import KlingProvider
+
         return KlingProvider()
     raise InputError(f"--provider {name}: unknown provider; use local, sora or kling")

@@ -1,17 +1,35 @@
-"""Generate a clip through a provider: cached by request hash, written atomically."""
+"""Generate clips through providers: cached by request hash, written atomically, several
+shots at once up to a per-provider limit, one progress line per shot.
+
+A finished clip lives in <cache>/generated/<request hash>.mp4 with its provenance next to
+it, so a repeated request costs nothing. The provider writes to a temporary file in that
+folder; the file is probed and only then renamed into place.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import threading
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..atomic import atomic_output
-from ..errors import ProviderError
+from ..errors import ProviderError, ReelforgeError
 from ..progress import Reporter, default_reporter
-from ..tools import cache_dir
-from .base import VideoRequest, get_provider
+from ..tools import cache_dir, ffmpeg_exe
+from .base import JobOptions, VideoRequest, get_provider
+from .shotbars import ShotBars
+
+# Jobs in flight at once per provider. Kling counts concurrent tasks per account (the
+# resource pack sets the limit); local renders on this machine's CPU.
+DEFAULT_LIMITS = {"local": 1, "sora": 2, "kling": 3}
+
+_DIGEST_LOCKS: dict[str, threading.Lock] = {}
+_DIGEST_LOCKS_GUARD = threading.Lock()
 
 
 def generated_dir() -> Path:
@@ -20,27 +38,51 @@ def generated_dir() -> Path:
     return d
 
 
+def cached_clip(req: VideoRequest, provider_name: str) -> Path | None:
+    """The finished clip for this request, if it was generated before."""
+    target = generated_dir() / f"{req.digest(provider_name)}.mp4"
+    return target if target.exists() and target.with_suffix(".json").exists() else None
+
+
+def _digest_lock(digest: str) -> threading.Lock:
+    with _DIGEST_LOCKS_GUARD:
+        return _DIGEST_LOCKS.setdefault(digest, threading.Lock())
+
+
 def generate_clip(
-    req: VideoRequest, provider_name: str, reporter: Reporter | None = None, use_cache: bool = True
+    req: VideoRequest, provider_name: str, reporter: Reporter | None = None, use_cache: bool = True,
+    poll_interval: float | None = None,
 ) -> tuple[Path, dict[str, Any]]:
-    """Return (path of the clip in the cache, provenance). A repeated request costs nothing."""
+    """Return (path of the clip in the cache, provenance). A repeated request costs nothing;
+    an interrupted remote job is resumed rather than submitted again."""
+    from ..media import probe
+    from .jobs import close_job, load_job
+
     reporter = reporter or default_reporter()
     digest = req.digest(provider_name)
     target = generated_dir() / f"{digest}.mp4"
     meta_path = target.with_suffix(".json")
-    if use_cache and target.exists() and meta_path.exists():
-        return target, json.loads(meta_path.read_text())
-    provider = get_provider(provider_name)
-    with atomic_output(target) as tmp:
-        provenance = provider.generate(req, tmp, reporter)
-        from ..media import probe
-
-        try:
-            probe(tmp)
-        except Exception as exc:  # noqa: BLE001
-            raise ProviderError(f"{provider_name}: the delivered clip is not readable media ({exc})") from None
-    provenance = {**provenance, "request": digest}
-    meta_path.write_text(json.dumps(provenance, indent=2))
+    with _digest_lock(digest):
+        if use_cache and target.exists() and meta_path.exists():
+            return target, json.loads(meta_path.read_text())
+        provider = get_provider(provider_name)
+        options = JobOptions(poll_interval=poll_interval, request_digest=digest)
+        with atomic_output(target) as tmp:
+            provenance = provider.generate(req, tmp, reporter, options)
+            try:
+                info = probe(tmp)
+            except Exception as exc:  # noqa: BLE001
+                raise ProviderError(f"{provider_name}: the delivered clip is not readable media ({exc})") from None
+            if not info.video:
+                raise ProviderError(f"{provider_name}: the delivered clip has no video stream")
+            v = info.video[0]
+            if (v.width, v.height) != (req.width, req.height):
+                reporter.warn(f"{provider_name}: asked for {req.width}x{req.height}, got {v.width}x{v.height}")
+        provenance = {**provenance, "request": digest}
+        meta_path.write_text(json.dumps(provenance, indent=2))
+        rec = load_job(provider_name, digest)
+        if rec is not None:
+            close_job(rec, "done")
     return target, provenance
 
 
@@ -48,3 +90,124 @@ def copy_to(src: Path, dest: Path) -> Path:
     with atomic_output(dest) as tmp:
         shutil.copyfile(src, tmp)
     return dest
+
+
+def last_frame(clip: Path) -> Path:
+    """The clip's last frame as a PNG (cached by the clip's content)."""
+    from ..analysis.cache import file_digest
+
+    folder = cache_dir() / "frames"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{file_digest(clip)}-last.png"
+    if target.exists():
+        return target
+    for seek in (["-sseof", "-1"], []):
+        with atomic_output(target) as tmp:
+            argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", *seek, "-i", str(clip),
+                    "-map", "0:v:0", "-update", "1", "-f", "image2", "-c:v", "png", str(tmp)]
+            proc = subprocess.run(argv, capture_output=True, text=True)
+            if proc.returncode != 0 or not tmp.exists():
+                if tmp.exists():
+                    tmp.unlink()
+                continue
+        if target.exists():
+            return target
+    raise ProviderError(f"{clip}: cannot read its last frame")
+
+
+def provider_limits(overrides: dict[str, int] | None = None) -> dict[str, int]:
+    """Concurrency per provider: defaults, then REELFORGE_<PROVIDER>_CONCURRENCY, then
+    the pipeline's own setting."""
+    limits = dict(DEFAULT_LIMITS)
+    for name in limits:
+        env = os.environ.get(f"REELFORGE_{name.upper()}_CONCURRENCY")
+        if env and env.isdigit() and int(env) > 0:
+            limits[name] = int(env)
+    for name, n in (overrides or {}).items():
+        limits[name] = max(1, int(n))
+    return limits
+
+
+@dataclass
+class ShotJob:
+    """One shot of a batch. `make` builds its request once the shots it follows exist
+    (it receives the finished clips by shot id)."""
+
+    id: str
+    provider: str
+    make: Callable[[dict[str, Path]], VideoRequest]
+    after: str | None = None  # id of the shot whose last frame starts this one
+
+
+def generate_shots(
+    jobs: list[ShotJob],
+    reporter: Reporter | None = None,
+    limits: dict[str, int] | None = None,
+    poll_interval: float | None = None,
+) -> dict[str, tuple[Path, dict[str, Any]]]:
+    """Generate every shot, concurrently up to each provider's limit; returns
+    {shot id: (clip, provenance)}. After a failure no new job is submitted; jobs already
+    running finish (they are paid for, and their clips are cached); then the first error
+    is raised."""
+    reporter = reporter or default_reporter()
+    lim = provider_limits(limits)
+    sems = {name: threading.BoundedSemaphore(n) for name, n in lim.items()}
+    results: dict[str, tuple[Path, dict[str, Any]]] = {}
+    errors: dict[str, BaseException] = {}
+    finished = {j.id: threading.Event() for j in jobs}
+    stop = threading.Event()
+
+    with ShotBars(reporter, [j.id for j in jobs]) as bars:
+        def work(job: ShotJob) -> None:
+            shot_rep = bars.reporter(job.id)
+            try:
+                if job.after:
+                    finished[job.after].wait()
+                    if job.after not in results:
+                        raise ProviderError(f"shot {job.id}: not generated, because shot {job.after} "
+                                            "(which it continues) failed")
+                clips = {k: v[0] for k, v in results.items()}
+                req = job.make(clips)
+                if stop.is_set() and cached_clip(req, job.provider) is None:
+                    raise _Skipped()
+                with sems.setdefault(job.provider, threading.BoundedSemaphore(1)):
+                    if stop.is_set() and cached_clip(req, job.provider) is None:
+                        raise _Skipped()
+                    results[job.id] = generate_clip(req, job.provider, shot_rep, poll_interval=poll_interval)
+                bars.done(job.id)
+            except BaseException as exc:  # noqa: BLE001 - reported after every thread is done
+                errors[job.id] = exc
+                if not isinstance(exc, _Skipped):
+                    stop.set()
+                    bars.failed(job.id)
+            finally:
+                finished[job.id].set()
+
+        threads = [threading.Thread(target=work, args=(j,), name=f"shot-{j.id}", daemon=True) for j in jobs]
+        for t in threads:
+            t.start()
+        # join with a timeout so Ctrl-C reaches this thread; the job records stay behind
+        # and the next run resumes them.
+        while any(t.is_alive() for t in threads):
+            for t in threads:
+                t.join(timeout=0.2)
+    for job in jobs:
+        exc = errors.get(job.id)
+        if exc is not None and not isinstance(exc, _Skipped):
+            others = [k for k, e in errors.items() if k != job.id and not isinstance(e, _Skipped)]
+            skipped = [k for k, e in errors.items() if isinstance(e, _Skipped)]
+            if isinstance(exc, ReelforgeError):
+                note = ""
+                if others:
+                    note += f" (also failed: {', '.join(others)})"
+                if skipped:
+                    note += f" (not started: {', '.join(skipped)})"
+                msg = str(exc) if str(exc).startswith("shot ") else f"shot {job.id}: {exc}"
+                exc.args = (msg + note,)
+            raise exc
+    return results
+
+
+class _Skipped(Exception):
+    """A shot not started because another failed."""
+

@@ -90,7 +90,7 @@ class LocalVideoProvider:
 
     name = "local"
 
-    def generate(self, req: VideoRequest, out: Path, reporter: Reporter) -> dict[str, Any]:
+    def generate(self, req: VideoRequest, out: Path, reporter: Reporter, options: Any = None) -> dict[str, Any]:
         import cv2
         import ffmpeg
 

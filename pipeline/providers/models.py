@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any, Callable
 
 from ..errors import InputError
 
@@ -54,6 +55,54 @@ class ModelSpec:
         if sound is None:
             want_sound = self.sound == "always"
         return secs, asp, wh, want_sound
+
+    @property
+    def is_kling_v1(self) -> bool:
+        return self.name in ("kling-v1", "kling-v1-5", "kling-v1-6")
+
+    def check_options(self, provider: str, opts: dict[str, Any], sound: bool,
+                      warn: Callable[[str], None] | None = None) -> dict[str, Any]:
+        """Validate the model-specific options (negative prompt, cfg scale, mode, images,
+        camera control, seed, remix); returns them cleaned. An option this model cannot
+        honour is an InputError that says what it supports."""
+        out = {k: v for k, v in opts.items() if v is not None}
+        name = self.name
+        if self.family == "sora":
+            for key, flag in (("negative_prompt", "--negative-prompt"), ("cfg_scale", "--cfg-scale"),
+                              ("image_tail", "--image-tail"), ("camera_control", "camera_control")):
+                if key in out:
+                    raise InputError(f"{flag}: {name} does not take it (kling models do); sora takes a "
+                                     "prompt, --duration 4/8/12, --size and a first-frame --image")
+            if "mode" in out:
+                raise InputError(f"--mode: {name} has no std/pro mode; use --model sora-2-pro for the "
+                                 "higher-quality tier")
+        else:
+            if "remix_of" in out:
+                raise InputError(f"remix: {name} cannot remix a video; only sora models can")
+            if "cfg_scale" in out:
+                cfg = float(out["cfg_scale"])
+                if not self.is_kling_v1:
+                    if warn:
+                        warn(f"--cfg-scale: {name} ignores it (only kling-v1.x models take it); dropped")
+                    out.pop("cfg_scale")
+                elif not 0.0 <= cfg <= 1.0:
+                    raise InputError(f"--cfg-scale {cfg:g}: must be between 0 and 1")
+            mode = out.get("mode")
+            if mode is not None and mode not in ("std", "pro"):
+                raise InputError(f"--mode {mode}: {name} offers std (720p) or pro (1080p)")
+            if sound and self.sound != "never":
+                if mode == "std":
+                    raise InputError(f"--sound: {name} makes sound only in --mode pro")
+                out["mode"] = "pro"
+            if "image_tail" in out and "image" not in out:
+                raise InputError("--image-tail: needs --image too (the first frame)")
+            cam = out.get("camera_control")
+            if cam is not None and (not isinstance(cam, dict) or "type" not in cam):
+                raise InputError("camera_control: a mapping with 'type' (and 'config' for type simple)")
+        if provider != "local" and "seed" in out:
+            raise InputError(f"--seed: {provider} does not take a seed; only the local provider is "
+                             "repeatable (a finished clip is cached by its request instead)")
+        return out
 
 
 _SORA_SIZES = {"16:9": (1280, 720), "9:16": (720, 1280)}

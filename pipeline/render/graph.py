@@ -70,6 +70,11 @@ class InputPool:
     def lavfi_key(spec: str) -> tuple[str, ...]:
         return ("lavfi", spec)
 
+    @staticmethod
+    def concat_key(path: str) -> tuple[str, ...]:
+        """An ffconcat list (e.g. timed caption images) read with the concat demuxer."""
+        return ("concat", path)
+
     def reserve(self, key: tuple[str, ...], kind: str) -> None:
         slot = (key, kind)
         self._count[slot] = self._count.get(slot, 0) + 1
@@ -80,6 +85,8 @@ class InputPool:
         if slot not in self._streams:
             if key[0] == "lavfi":
                 inp = ffmpeg.input(key[1], f="lavfi")
+            elif key[0] == "concat":
+                inp = ffmpeg.input(key[1], f="concat", safe=0)
             else:
                 _, source, ss, t = key
                 kwargs: dict[str, Any] = {}
@@ -139,27 +146,68 @@ def output_frame(tl: Timeline, s: OutputSettings) -> Frame:
     return Frame(s.width, s.height, s.fps, s.sample_rate)
 
 
+@dataclass
+class OutputJob:
+    """One output of a multi-output run: the timeline it shows (outputs may differ in
+    reframing or trimming), its settings, its file, and an optional picture overlay (an
+    ffconcat list of full-frame transparent images, e.g. burned-in captions).
+    analysis=True makes a first-pass output: video only, to the null muxer."""
+
+    tl: Timeline
+    settings: OutputSettings
+    path: Path
+    overlay: Path | None = None
+    overlay_xy: tuple[int, int] = (0, 0)
+    analysis: bool = False
+
+
 def build_argv(
     tl: Timeline, outputs: Sequence[tuple[OutputSettings, Path]], overwrite: bool = True
 ) -> list[str]:
     """One ffmpeg command writing every output; outputs sharing a frame share one composition."""
-    groups: dict[Frame, list[tuple[OutputSettings, Path]]] = {}
-    for settings, path in outputs:
-        groups.setdefault(output_frame(tl, settings), []).append((settings, path))
+    return build_jobs_argv([OutputJob(tl, s, Path(p)) for s, p in outputs], overwrite)
+
+
+def build_jobs_argv(jobs: Sequence[OutputJob], overwrite: bool = True) -> list[str]:
+    """One ffmpeg command for every job. Every input is opened and decoded once (InputPool);
+    jobs that show the same timeline at the same frame share one composition, split for
+    each encoder, so N presets cost one decode, one composition per distinct frame size and
+    N encodes."""
+    groups: dict[tuple[int, Frame], list[OutputJob]] = {}
+    for job in jobs:
+        groups.setdefault((id(job.tl), output_frame(job.tl, job.settings)), []).append(job)
     pool = InputPool()
-    for frame in groups:
-        reserve_timeline(pool, tl, frame)
+    for members in groups.values():
+        reserve_timeline(pool, members[0].tl, output_frame(members[0].tl, members[0].settings))
+        for job in members:
+            if job.overlay is not None:
+                pool.reserve(InputPool.concat_key(str(job.overlay)), "v")
+    from .tracks import master  # per-output gain and limiter, as pipeline.loudness.plan decided
+
     nodes = []
-    for frame, members in groups.items():
+    for (_, frame), members in groups.items():
+        tl = members[0].tl
         v, a = compose(tl, frame, pool)
+        total = frames_to_samples(total_frames(tl, frame.fps), frame.fps, frame.sample_rate)
         if len(members) > 1:
             vs = v.filter_multi_output("split", len(members))
             as_ = a.filter_multi_output("asplit", len(members))
             pairs = [(vs[i], as_[i]) for i in range(len(members))]
         else:
             pairs = [(v, a)]
-        for (settings, path), (pv, pa) in zip(members, pairs):
-            nodes.append(ffmpeg.output(pv, pa, str(path), **settings.encoder_args()))
+        for job, (pv, pa) in zip(members, pairs):
+            pa = master(pa, job.settings, total)
+            if job.overlay is not None:
+                layer = pool.take(InputPool.concat_key(str(job.overlay)), "v")
+                pv = pv.overlay(layer, x=job.overlay_xy[0], y=job.overlay_xy[1], eof_action="pass",
+                                format="yuv420").filter(
+                    "format", job.settings.pix_fmt)
+            if job.analysis:
+                # A first pass still consumes the audio branch so the graph stays connected.
+                nodes.append(ffmpeg.output(pv, "-", f="null", **job.settings.video_args()))
+                nodes.append(ffmpeg.output(pa, "-", f="null"))
+            else:
+                nodes.append(ffmpeg.output(pv, pa, str(job.path), **job.settings.encoder_args()))
     out = ffmpeg.merge_outputs(*nodes) if len(nodes) > 1 else nodes[0]
     out = out.global_args("-hide_banner", "-nostdin", "-v", "error", "-progress", "pipe:1", "-nostats")
     if overwrite:

@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+# x264 speed names -> the nearest NVENC preset (p1 fastest .. p7 slowest).
+_NVENC_PRESETS = {"ultrafast": "p1", "superfast": "p1", "veryfast": "p2", "faster": "p3", "fast": "p4",
+                  "medium": "p5", "slow": "p6", "slower": "p7", "veryslow": "p7", "placebo": "p7"}
+
 
 @dataclass(frozen=True)
 class OutputSettings:
@@ -28,40 +32,65 @@ class OutputSettings:
     faststart: bool = True
     loudness_lufs: float | None = None
     true_peak_dbtp: float | None = None
+    # Decided by export's loudness plan (pipeline.loudness), applied by render.tracks.master:
+    audio_gain_db: float = 0.0  # linear gain to reach loudness_lufs
+    limiter_dbtp: float | None = None  # true-peak limiter ceiling, only where needed
     extra: dict[str, Any] = field(default_factory=dict)
+    # Average video rate (two-pass / capped outputs); when set, crf is ignored.
+    video_bitrate: str | None = None
+    # Two-pass encoding: 1 (analysis, no file) or 2 (final), with the statistics file stem.
+    pass_num: int | None = None
+    passlogfile: str | None = None
 
-    def encoder_args(self) -> dict[str, Any]:
-        """ffmpeg output options (ffmpeg-python keyword form)."""
+    @property
+    def is_nvenc(self) -> bool:
+        return self.video_codec.endswith("_nvenc")
+
+    def video_args(self) -> dict[str, Any]:
+        """Video encoder options (ffmpeg-python keyword form)."""
         args: dict[str, Any] = {"c:v": self.video_codec, "pix_fmt": self.pix_fmt}
         if self.video_codec in ("libx264", "libx265"):
             args["preset"] = self.x264_preset
-        if self.crf is not None:
-            if self.video_codec.endswith("_nvenc"):
+        elif self.is_nvenc:
+            args["preset"] = _NVENC_PRESETS.get(self.x264_preset, "p5")
+            args["rc"] = "vbr"
+        if self.video_bitrate:
+            args["b:v"] = self.video_bitrate
+        elif self.crf is not None:
+            if self.is_nvenc:
                 args["cq"] = self.crf
+                args["b:v"] = 0
             elif self.video_codec in ("libx264", "libx265", "libvpx-vp9"):
                 args["crf"] = self.crf
-        if self.video_codec.startswith("prores"):
-            args.pop("pix_fmt", None)
-            args["pix_fmt"] = self.pix_fmt
         if self.maxrate:
             args["maxrate"] = self.maxrate
         if self.bufsize:
             args["bufsize"] = self.bufsize
-        if self.profile and not self.video_codec.startswith("prores"):
-            args["profile:v"] = self.profile
-        elif self.profile:
+        if self.profile:
             args["profile:v"] = self.profile
         if self.level:
             args["level:v"] = self.level
         if self.gop:
             args["g"] = self.gop
-        args["c:a"] = self.audio_codec
+        if self.pass_num and not self.is_nvenc:
+            args["pass"] = self.pass_num
+            if self.passlogfile:
+                args["passlogfile"] = self.passlogfile
+        args["fps_mode"] = "cfr"
+        return args
+
+    def audio_args(self) -> dict[str, Any]:
+        args: dict[str, Any] = {"c:a": self.audio_codec}
         if self.audio_bitrate and self.audio_codec not in ("pcm_s16le", "pcm_s24le", "flac"):
             args["b:a"] = self.audio_bitrate
         args["ar"] = self.sample_rate
         args["ac"] = self.channels
+        return args
+
+    def encoder_args(self) -> dict[str, Any]:
+        """ffmpeg output options (ffmpeg-python keyword form)."""
+        args = {**self.video_args(), **self.audio_args()}
         if self.faststart:
             args["movflags"] = "+faststart"
-        args["fps_mode"] = "cfr"
         args.update(self.extra)
         return args

@@ -1,0 +1,71 @@
+"""Durable records of submitted generation jobs.
+
+A remote job is paid for when it is submitted. Its record (provider, job id, request
+hash, the API base it was sent to) is written to the cache *before* polling starts, so a
+run that is interrupted (Ctrl-C, a crash, a lost connection) and started again with the
+same request picks the same job up instead of submitting (and paying for) it twice.
+A record holds no secret: keys are never stored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..tools import cache_dir
+
+
+@dataclass
+class JobRecord:
+    provider: str
+    request: str  # request digest
+    job_id: str | None = None  # None until the service has answered the submission
+    base_url: str = ""
+    kind: str = ""  # provider-specific: "text2video", "image2video", "videos", "remix"
+    external_id: str | None = None  # client-chosen id the service can be asked about
+    status: str = "pending"  # pending (being submitted), submitted, failed, done
+    submitted_at: float = field(default_factory=time.time)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def jobs_dir() -> Path:
+    d = cache_dir() / "jobs"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _path(provider: str, digest: str) -> Path:
+    return jobs_dir() / f"{provider}-{digest}.json"
+
+
+def load_job(provider: str, digest: str) -> JobRecord | None:
+    """The open job for this request, if one was submitted and not yet finished."""
+    p = _path(provider, digest)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+        rec = JobRecord(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+    return rec if rec.status in ("pending", "submitted") else None
+
+
+def save_job(rec: JobRecord) -> None:
+    """Write the record atomically (and durably: fsync before the rename)."""
+    p = _path(rec.provider, rec.request)
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(asdict(rec), fh, indent=2)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, p)
+
+
+def close_job(rec: JobRecord, status: str) -> None:
+    """Mark a job finished ("done" or "failed"): a later run with the same request
+    submits afresh (failed) or finds the clip in the result cache (done)."""
+    rec.status = status
+    save_job(rec)

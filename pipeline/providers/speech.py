@@ -1,0 +1,103 @@
+"""Speech synthesis by provider name (local, openai, elevenlabs), cached by text, voice,
+provider and model: a repeated line costs nothing and needs no network."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..atomic import atomic_output
+from ..errors import InputError
+from ..tools import cache_dir
+
+PROVIDERS = ("local", "openai", "elevenlabs")
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Speech:
+    """A synthesised line: its audio file and word timings (seconds from the file's start)."""
+
+    path: Path
+    words: list[dict]
+    provider: str
+    voice: str
+
+
+def speech_dir() -> Path:
+    d = cache_dir() / "speech"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def speech_key(text: str, provider: str, voice: str | None, model: str | None) -> str:
+    blob = json.dumps({"text": text, "provider": provider, "voice": voice or "", "model": model or "",
+                       "v": CACHE_VERSION}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def synthesize(text: str, provider: str = "local", voice: str | None = None, model: str | None = None) -> Speech:
+    """Speak one line with a provider, from the cache when it was spoken before."""
+    text = " ".join(text.split())
+    if not text:
+        raise InputError("voiceover: a script line has no text")
+    if provider not in PROVIDERS:
+        raise InputError(f"--tts {provider}: unknown speech provider; use {', '.join(PROVIDERS)}")
+    key = speech_key(text, provider, voice, model)
+    meta = speech_dir() / f"{key}.json"
+    if meta.exists():
+        try:
+            info = json.loads(meta.read_text())
+            path = speech_dir() / info["file"]
+            if path.exists():
+                return Speech(path, info["words"], provider, info.get("voice", voice or ""))
+        except (OSError, ValueError, KeyError):
+            pass
+    if provider == "local":
+        from . import speech_local
+
+        pcm, rate, words = speech_local.synthesize(text, voice)
+        path = speech_dir() / f"{key}.wav"
+        with atomic_output(path) as tmp:
+            with wave.open(str(tmp), "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(rate)
+                w.writeframes(pcm)
+        used_voice = voice or speech_local.DEFAULT_VOICE
+    else:
+        mod = __import__(f"pipeline.providers.speech_{provider}", fromlist=["synthesize"])
+        audio, ext = mod.synthesize(text, voice, model)
+        path = speech_dir() / f"{key}{ext}"
+        with atomic_output(path) as tmp:
+            Path(tmp).write_bytes(audio)
+        used_voice = voice or mod.DEFAULT_VOICE
+        words = estimate_words(text, str(path))
+    tmp_meta = meta.with_suffix(f".tmp{os.getpid()}")
+    tmp_meta.write_text(json.dumps({"file": path.name, "words": words, "voice": used_voice, "text": text}))
+    os.replace(tmp_meta, meta)
+    return Speech(path, words, provider, used_voice)
+
+
+def estimate_words(text: str, audio_path: str) -> list[dict]:
+    """Word timings for audio without word events: the words share the audible span in
+    proportion to their length (good enough to place captions)."""
+    from .. import voicetrack
+
+    span = voicetrack.audible_span(audio_path)
+    tokens = text.split()
+    if not tokens or span is None:
+        return []
+    start, end = span
+    weights = [len(t) + 1 for t in tokens]
+    total = sum(weights)
+    words, t = [], start
+    for tok, w in zip(tokens, weights):
+        d = (end - start) * w / total
+        words.append({"text": tok, "start": round(t, 4), "end": round(t + d, 4)})
+        t += d
+    return words

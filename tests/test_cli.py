@@ -1,0 +1,130 @@
+"""The command line as users meet it: exit codes, one-line errors, atomic outputs."""
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from pipeline.media import probe
+from tests.conftest import run_cli
+from tests.media import make_clip
+
+WEIRD = "it's a \"clip\" [v1]; 50%, ünï:code.mp4"
+
+
+def _bad_files(tmp_path: Path) -> dict[str, Path]:
+    good = make_clip(tmp_path / "good.mp4", duration=1.0)
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(good.read_bytes()[:600])
+    text = tmp_path / "notes.mp4"
+    text.write_text("this is a text file, not a video\n" * 20)
+    return {"empty": empty, "truncated": truncated, "text": text}
+
+
+@pytest.mark.parametrize("kind", ["empty", "truncated", "text"])
+def test_bad_input_is_exit_2_with_file_named(tmp_path: Path, kind: str) -> None:
+    bad = _bad_files(tmp_path)[kind]
+    r = run_cli("probe", str(bad))
+    assert r.returncode == 2, r.stderr
+    assert bad.name in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    out_dir = tmp_path / "out"
+    r = run_cli("export", str(bad), "--preset", "tiktok", "-o", str(out_dir))
+    assert r.returncode == 2 and bad.name in r.stderr and "Traceback" not in r.stderr
+    assert not out_dir.exists() or not any(out_dir.iterdir())
+
+
+def test_unknown_preset_and_option_errors(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "c.mp4", duration=0.5)
+    r = run_cli("export", str(clip), "--preset", "tiktk", "-o", str(tmp_path / "o"))
+    assert r.returncode == 2 and "tiktok" in r.stderr and "Traceback" not in r.stderr
+    r = run_cli("generate", "--prompt", "x", "--model", "sora-2", "--duration", "5", "-o", str(tmp_path / "g.mp4"))
+    assert r.returncode == 2 and "4, 8, 12" in r.stderr
+    assert not (tmp_path / "g.mp4").exists()
+
+
+def test_weird_file_name_goes_through_probe_and_export(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / WEIRD, size="320x180", duration=1.0, audio=True)
+    r = run_cli("probe", str(clip), "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["video"][0]["width"] == 320 and data["audio"][0]["channels"] == 2
+    out_dir = tmp_path / "out; [x] 100%"
+    r = run_cli("export", str(clip), "--preset", "instagram-feed-square", "-o", str(out_dir))
+    assert r.returncode == 0, r.stderr
+    out = out_dir / (Path(WEIRD).stem + ".instagram-feed-square.mp4")
+    info = probe(out)
+    assert (info.v.width, info.v.height) == (1080, 1080)
+
+
+def test_existing_output_is_not_overwritten(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "c.mp4", duration=0.5)
+    out_dir = tmp_path / "o"
+    out_dir.mkdir()
+    mine = out_dir / "c.master.mp4"
+    mine.write_bytes(b"precious")
+    r = run_cli("export", str(clip), "--preset", "master", "-o", str(out_dir))
+    assert r.returncode == 2 and "already exists" in r.stderr
+    assert mine.read_bytes() == b"precious"
+
+
+def test_presets_json_is_one_document() -> None:
+    r = run_cli("presets", "list", "--json")
+    assert r.returncode == 0
+    names = {p["name"] for p in json.loads(r.stdout)}
+    assert {"tiktok", "instagram-reels", "youtube-shorts", "youtube-1080p", "instagram-feed-square", "master"} <= names
+    r = run_cli("presets", "show", "tiktok", "--json")
+    data = json.loads(r.stdout)
+    assert (data["width"], data["height"]) == (1080, 1920)
+
+
+def test_user_presets_add_and_override(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "tiny.toml").write_text('name = "tiny"\nextends = "tiktok"\ndescription = "small"\nwidth = 360\nheight = 640\n')
+    (folder / "tiktok.toml").write_text('name = "tiktok"\nextends = "_vertical"\ndescription = "mine"\nplatform = "tiktok"\nmax_fps = 25\n')
+    r = run_cli("presets", "show", "tiny", "--json", env={"REELFORGE_PRESETS": str(folder)})
+    tiny = json.loads(r.stdout)
+    assert (tiny["width"], tiny["height"], tiny["max_fps"]) == (360, 640, 25)
+    r = run_cli("presets", "show", "tiktok", "--json", env={"REELFORGE_PRESETS": str(folder)})
+    assert json.loads(r.stdout)["description"] == "mine"
+
+
+def test_doctor_reports_ffmpeg_and_never_a_key() -> None:
+    r = run_cli("doctor", env={"OPENAI_API_KEY": "sk-secret-value-123"})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "ffmpeg" in r.stdout and "libx264" in r.stdout
+    assert "OPENAI_API_KEY set" in r.stdout
+    assert "sk-secret-value-123" not in r.stdout + r.stderr
+
+
+def test_every_command_has_help_with_example() -> None:
+    r = run_cli("--help")
+    commands = [line.split()[0] for line in r.stdout.split("Commands:")[1].splitlines() if line.strip()]
+    assert "probe" in commands and "export" in commands
+    for cmd in commands:
+        h = run_cli(cmd, "--help")
+        assert h.returncode == 0 and "Example" in h.stdout, cmd
+
+
+def test_export_every_builtin_preset_shape(tmp_path: Path) -> None:
+    from pipeline.presets import load_presets
+
+    clip = make_clip(tmp_path / "s.mp4", size="320x180", duration=0.4, audio=True)
+    presets = load_presets()
+    args = ["export", str(clip), "-o", str(tmp_path / "out")]
+    for name in presets:
+        args += ["--preset", name]
+    r = run_cli(*args)
+    assert r.returncode == 0, r.stderr
+    for name, p in presets.items():
+        info = probe(tmp_path / "out" / f"s.{name}.mp4")
+        v = info.v
+        assert (v.width, v.height) == (p.width, p.height), name
+        assert v.codec == {"libx264": "h264", "libx265": "hevc"}.get(p.video_codec, p.video_codec), name
+        assert v.pix_fmt == p.pix_fmt, name
+        assert v.fps <= p.max_fps and v.fps == Fraction(30) if p.max_fps >= 30 else v.fps == p.max_fps
+        assert info.audio[0].sample_rate == p.sample_rate

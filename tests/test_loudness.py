@@ -1,0 +1,107 @@
+"""Loudness in export: integrated loudness on target and true peak under the ceiling,
+measured independently (pyloudnorm and 4x oversampling with scipy)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.analysis.audio import decode_audio
+from pipeline.analysis.loudness import Loudness
+from pipeline.loudness import decide, plan
+from pipeline.stage import StageContext, get_stage, validate_params
+from pipeline.timeline import Timeline, load_inputs
+from tests.conftest import run_cli
+from tests.media import make_clip, stream_durations
+from tests.soundkit import RATE, click_bed, small_settings, tiny_presets, true_peak_db, write_audio
+
+
+def _measure(path: Path) -> tuple[float, float]:
+    import pyloudnorm
+
+    y = decode_audio(str(path), sample_rate=RATE, mono=False).astype(np.float64)
+    return pyloudnorm.Meter(RATE).integrated_loudness(y), true_peak_db(y)
+
+
+def _apply(stage_name: str, tl: Timeline, base: Path, **raw: object) -> Timeline:
+    stage = get_stage(stage_name)
+    ctx = StageContext(base_dir=base)
+    ctx.info = lambda m: None  # type: ignore[method-assign]
+    ctx.warn = lambda m: None  # type: ignore[method-assign]
+    return stage.apply(tl, validate_params(stage, raw, "test"), ctx)
+
+
+@pytest.fixture
+def presets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tiny_presets(tmp_path / "presets")
+    monkeypatch.setenv("REELFORGE_PRESETS", str(folder))
+    return folder
+
+
+def test_export_meets_targets_with_voice_and_music(tmp_path: Path, presets: Path) -> None:
+    a = make_clip(tmp_path / "a.mp4", duration=3.0)
+    b = make_clip(tmp_path / "b.mp4", duration=3.0, audio=True, tone=300.0)
+    write_audio(tmp_path / "bed.wav", click_bed(8.0) * 0.8)
+    (tmp_path / "vo.txt").write_text("[0.5] Built for long days outside.\n[3.5] Trailforge. Made for the summit.\n")
+    tl = load_inputs([a, b])
+    tl = _apply("voiceover", tl, tmp_path, script="vo.txt")
+    tl = _apply("music", tl, tmp_path, track="bed.wav", original_audio_db=-20)
+    tl.save(tmp_path / "scored.timeline.json")
+    res = run_cli("export", str(tmp_path / "scored.timeline.json"), "-p", "tiny-14", "-p", "tiny-23",
+                  "-o", str(tmp_path / "out"), env={"REELFORGE_PRESETS": str(presets)})
+    assert res.returncode == 0, res.stderr
+    assert "loudness: mix" in res.stderr
+    for name, target, ceiling in (("tiny-14", -14.0, -1.0), ("tiny-23", -23.0, -2.0)):
+        out = tmp_path / "out" / f"scored.{name}.mp4"
+        lufs, peak = _measure(out)
+        assert abs(lufs - target) <= 0.5, (name, lufs)
+        assert peak <= ceiling, (name, peak)
+        vdur, adur = stream_durations(out)
+        assert abs(vdur - 6) < 0.04
+
+
+def test_peaky_quiet_mix_is_limited_not_compressed(tmp_path: Path, presets: Path) -> None:
+    """A quiet mix with sharp peaks needs +20 dB: the limiter catches the peaks and the
+    level still lands on target."""
+    clip = make_clip(tmp_path / "c.mp4", duration=4.0)
+    bed = click_bed(4.0) * 0.25
+    bed[::4800] = 0.9  # a sharp spike every 0.1 s
+    write_audio(tmp_path / "spiky.wav", bed)
+    tl = _apply("music", load_inputs([clip]), tmp_path, track="spiky.wav", gain_db=-6, fade_in=0, fade_out=0)
+    from pipeline.presets import get_preset
+
+    settings = plan(tl, [get_preset("tiny-14").settings(tl.canvas.fps)])
+    assert settings[0].limiter_dbtp is not None and settings[0].audio_gain_db > 15
+    _apply("export", tl, tmp_path, presets=["tiny-14"], dir="out", name="spiky")
+    lufs, peak = _measure(tmp_path / "out" / "spiky.tiny-14.mp4")
+    assert abs(lufs + 14.0) <= 0.5 and peak <= -1.0, (lufs, peak)
+
+
+def test_decide_is_a_linear_gain_with_limiter_only_when_needed() -> None:
+    assert decide(Loudness(-20.0, 4.0, -10.0), -14.0, -1.0) == (6.0, None)
+    gain, limit = decide(Loudness(-20.0, 4.0, -3.0), -14.0, -1.0)
+    assert gain == 6.0 and limit is not None and limit <= -1.0
+    assert decide(Loudness(-10.0, 4.0, -0.5), -23.0, -1.0) == (-13.0, None)
+
+
+def test_silent_timeline_and_no_target_are_left_alone(tmp_path: Path) -> None:
+    tl = load_inputs([make_clip(tmp_path / "s.mp4", duration=1.0)])
+    s = small_settings()
+    assert plan(tl, [s]) == [s]
+    import dataclasses
+
+    with_target = dataclasses.replace(s, loudness_lufs=-14.0, true_peak_dbtp=-1.0)
+    assert plan(tl, [with_target]) == [with_target]  # silence: nothing to normalise
+
+
+def test_render_never_uses_loudnorm(tmp_path: Path) -> None:
+    import dataclasses
+
+    from pipeline.render.graph import build_argv
+
+    tl = load_inputs([make_clip(tmp_path / "t.mp4", duration=1.0, audio=True)])
+    s = dataclasses.replace(small_settings(), audio_gain_db=3.0, limiter_dbtp=-1.5)
+    argv = " ".join(build_argv(tl, [(s, tmp_path / "o.mp4")]))
+    assert "loudnorm" not in argv and "volume=3.000dB" in argv and "alimiter" in argv

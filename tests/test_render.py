@@ -1,0 +1,86 @@
+"""The render core: mixed clips onto one canvas, exact to the frame."""
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.analysis.frames import frame_at
+from pipeline.media import probe
+from pipeline.render import OutputSettings, render
+from pipeline.timebase import frames_in
+from pipeline.timeline import Timeline, timeline_from_media
+from tests.media import make_clip, stream_durations
+
+
+def _settings(w: int = 320, h: int = 180, fps: Fraction = Fraction(30)) -> OutputSettings:
+    return OutputSettings(width=w, height=h, fps=fps, x264_preset="ultrafast", crf=23)
+
+
+def test_mixed_clips_exact_duration_and_sync(tmp_path: Path) -> None:
+    clips = [
+        make_clip(tmp_path / "a.mp4", size="320x180", fps="24", duration=1.5, color="red"),
+        make_clip(tmp_path / "b.mp4", size="180x320", fps="30000/1001", duration=1.0, audio=True, color="lime"),
+        make_clip(tmp_path / "c.mp4", size="240x240", fps="25", duration=1.2, pix_fmt="yuv444p", color="blue"),
+    ]
+    tl = timeline_from_media(clips)
+    out = tmp_path / "out.mp4"
+    render(tl, [(_settings(), out)])
+    info = probe(out)
+    assert (info.v.width, info.v.height) == (320, 180)
+    assert info.v.fps == 30 and info.v.pix_fmt == "yuv420p"
+    vdur, adur = stream_durations(out)
+    expected_frames = frames_in(tl.duration, Fraction(30))
+    assert vdur == Fraction(expected_frames, 30)
+    assert adur is not None and abs(adur - vdur) <= Fraction(1, 30)
+    # each clip's content sits at its place on the timeline
+    starts = tl.clip_starts()
+    for clip, start, colour in zip(tl.video, starts, [(255, 0, 0), (0, 255, 0), (0, 0, 255)]):
+        mid = float(start + clip.duration / 2)
+        px = frame_at(str(out), mid)[90, 160].astype(int)
+        assert np.abs(px - np.array(colour)).max() < 40, (mid, px)
+
+
+def test_contain_blur_and_cover(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "w.mp4", size="320x180", duration=0.5, color="white")
+    for fit, edge_is_white in (("contain", False), ("cover", True), ("contain-blur", None)):
+        tl = timeline_from_media([clip])
+        tl.fit = fit
+        out = tmp_path / f"{fit}.mp4"
+        render(tl, [(_settings(180, 320), out)])
+        top = frame_at(str(out), 0.2)[5, 90].astype(int)
+        if edge_is_white is True:
+            assert top.min() > 200
+        elif edge_is_white is False:
+            assert top.max() < 30
+        else:  # blurred copy of a white frame, darkened a little: bright but not black
+            assert 120 < top.mean() < 250
+
+
+def test_trimmed_and_held_clip(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "t.mp4", duration=2.0, fps="25", audio=True)
+    tl = timeline_from_media([clip])
+    tl.video[0].in_point = Fraction(2, 5)
+    tl.video[0].out_point = Fraction(7, 5)
+    tl.video[0].hold = Fraction(2, 5)
+    out = tmp_path / "held.mp4"
+    render(tl, [(_settings(fps=Fraction(25)), out)])
+    vdur, adur = stream_durations(out)
+    assert vdur == Fraction(7, 5)
+    assert adur is not None and abs(adur - vdur) <= Fraction(1, 25)
+
+
+def test_failed_render_leaves_nothing(tmp_path: Path) -> None:
+    import pytest
+
+    from pipeline.errors import RenderError
+
+    clip = make_clip(tmp_path / "x.mp4", duration=0.5)
+    tl = timeline_from_media([clip])
+    out = tmp_path / "never.mp4"
+    bad = OutputSettings(width=320, height=180, fps=Fraction(30), video_codec="no_such_encoder")
+    with pytest.raises(RenderError) as err:
+        render(tl, [(bad, out)])
+    assert "no_such_encoder" in str(err.value) or "Unknown encoder" in str(err.value)
+    assert list(tmp_path.iterdir()) == [clip]
+    assert isinstance(tl, Timeline)
