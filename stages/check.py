@@ -49,6 +49,7 @@ class CheckStage:
 
     name: ClassVar[str] = "check"
     Params: ClassVar[type[BaseModel]] = CheckParams
+    cacheable: ClassVar[bool] = False  # it reads files and may stop the run: always run it
 
     def apply(self, tl: Timeline, params: BaseModel, ctx: StageContext) -> Timeline:
         from pipeline.checking import check_media, check_timeline
@@ -74,6 +75,10 @@ class CheckStage:
         failures = []
         for doc, media, _preset in docs:
             label = doc["input"]
+            off = doc.get("av_offset_ms")
+            ctx.outputs.append({"check": label, "passed": doc["passed"],
+                                "offset_ms": "n/a" if off is None else off,
+                                "failed": ",".join(c["name"] for c in doc["checks"] if not c["passed"]) or "-"})
             if doc["passed"]:
                 ctx.info(f"check {label}: passed ({len(doc['checks'])} checks)")
             else:
@@ -84,6 +89,7 @@ class CheckStage:
             doc, media, preset = docs[0]
             path = write_report(doc, media, ctx.resolve(params.report),
                                 preset.loudness_lufs if preset else None)
+            ctx.outputs.append({"path": str(path), "kind": "check report"})
             ctx.info(f"wrote {path}")
         tl = tl.copy()
         tl.meta["check"] = {"passed": not failures, "failed": failures}
