@@ -279,7 +279,7 @@ def correlate(audio_env: np.ndarray, feats: dict[str, np.ndarray], fps: float,
     if best is None:
         return SyncResult(None, 0.0, reason="no picture events")
     if best.confidence < MIN_CONFIDENCE:
-        best.reason = f"no clear match between sound and picture events (confidence {best.confidence:.2f})"
+        best.reason = f"no clear match between sound and picture events, confidence {best.confidence:.2f}"
         best.offset_ms = None
     return best
 
