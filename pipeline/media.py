@@ -143,6 +143,8 @@ def _frame_rate_and_vfr(container: Any, stream: Any) -> tuple[Fraction, bool]:
     variable = False
     if len(pts) > 3 and stream.time_base:
         pts.sort()
+        if len(pts) > 32:  # decode order runs ahead of display order (B-frames): the
+            pts = pts[:-16]  # newest timestamps still have gaps that later packets fill
         deltas = [b - a for a, b in zip(pts, pts[1:]) if b > a]
         if deltas:
             lo, hi = min(deltas), max(deltas)
