@@ -11,6 +11,7 @@ steps after it re-run only if its result changed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -104,12 +105,21 @@ def _param_files(value: Any, base: Path) -> list[str]:
     return found
 
 
+@functools.lru_cache(maxsize=1)
+def _engine_digest() -> str:
+    """The engine's own code: a stage's result also depends on the shared modules it
+    calls (placement, rendering, analysis), so any change to them invalidates results."""
+    root = Path(__file__).resolve().parent
+    files = sorted(str(p) for p in root.rglob("*.py"))
+    return _sha(_digests(files))
+
+
 def _code_digest(stage: Any) -> str:
     try:
         src = inspect.getsourcefile(type(stage))
     except TypeError:
         src = None
-    extra = str(getattr(stage, "version", ""))
+    extra = str(getattr(stage, "version", "")) + _engine_digest()
     if src and os.path.exists(src):
         return _digests([src])[src] + extra
     return f"{type(stage).__module__}.{type(stage).__qualname__}{extra}"

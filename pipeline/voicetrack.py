@@ -83,8 +83,10 @@ def parse_script(text: str, where: str = "script") -> list[Cue]:
 
 
 def shot_start(tl: Timeline, shot: str, where: str) -> Fraction:
-    """Timeline time at which the clip with this id (or label) begins."""
-    for clip, start in zip(tl.video, tl.clip_starts()):
+    """Timeline time at which the shot with this id (or label) takes over the picture: its
+    start, or the middle of the transition into it (where the cut is seen)."""
+    entries = [Fraction(0), *tl.cut_times()]
+    for clip, start in zip(tl.video, entries):
         if shot in (clip.id, clip.label):
             return start
     known = ", ".join(dict.fromkeys(c.id or c.label for c in tl.video)) or "none"
