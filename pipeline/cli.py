@@ -5,17 +5,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 import click
 
 from .clikit import handle_errors
-
-try:
-    __version__ = version("reelforge")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0+source"
-
 
 class _Main(click.Group):
     """Adds stage commands (from the stages package and plugins) on first use."""
@@ -36,13 +29,21 @@ class _Main(click.Group):
         return sorted(self.commands)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and not self._loaded:
+            # Fast path: a built-in stage's module is named after its command; import only it.
+            from .stage import builtin_command
+
+            cmd = builtin_command(name)
+            if cmd is not None:
+                self.add_command(cmd)
         if name not in self.commands:
             self._load()
         return self.commands.get(name)
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, "--version", prog_name="reelforge")
+@click.version_option(package_name="reelforge", version=None, prog_name="reelforge",
+                      message="%(prog)s, version %(version)s")
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.pass_context

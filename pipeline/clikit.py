@@ -108,9 +108,11 @@ def emit(tl: Timeline, output: str | Path, label: str = "render") -> Path:
     suffix = out.suffix.lower()
     if suffix not in (".mp4", ".mov", ".mkv", ".m4v"):
         raise InputError(f"-o {out}: unsupported output type '{suffix or '(none)'}'; use .timeline.json, .mp4, .mov or .mkv")
+    from . import loudness
     from .render import render
 
-    render(tl, [(default_settings(tl), out)], label=label)
+    settings = loudness.plan(tl, [default_settings(tl)])[0]
+    render(tl, [(settings, out)], label=label)
     click.echo(f"wrote {out}", err=True)
     return out
 

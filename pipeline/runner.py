@@ -261,6 +261,9 @@ def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (
                     view.finish(row, "failed", str(exc).splitlines()[0][:80] if str(exc) else exc.__class__.__name__)
                     result.states[step.label] = "failed"
                     result.outputs = list(ctx.outputs)
+                    if isinstance(exc, InputError) and not str(exc).startswith(str(spec.path)):
+                        # say which step of which file the bad input came through
+                        raise InputError(f"{spec.path}:{step.line}: {step.name}: {exc}") from None
                     raise
                 written = [o["path"] for o in ctx.outputs[before:] if o.get("path")]
                 made = [s for s in timeline_sources(new) - known if os.path.isfile(s)]

@@ -108,6 +108,21 @@ def get_stage(name: str) -> Stage:
     return stages_[name]()
 
 
+def builtin_command(name: str) -> Any | None:
+    """The click command of the built-in stage module named after `name`, if there is one."""
+    module_name = name.replace("-", "_")
+    if not module_name.isidentifier() or module_name.startswith("_"):
+        return None
+    try:
+        mod = importlib.import_module(f"stages.{module_name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"stages.{module_name}":
+            return None
+        raise
+    cmd = getattr(mod, "command", None)
+    return cmd if cmd is not None and cmd.name == name else None
+
+
 def stage_commands() -> list[Any]:
     """click commands that stage modules and plugins offer (module attribute `command`)."""
     cmds = []
