@@ -220,16 +220,21 @@ def test_bad_key_is_one_clear_error(provider: str, key_env: str, base_env: str, 
     assert len(srv.requests) == 1  # a refused key is not retried
 
 
-def test_retry_after_forms() -> None:
+def test_retry_after_forms(monkeypatch: pytest.MonkeyPatch) -> None:
     from email.utils import formatdate
 
-    from pipeline.providers.speech_http import retry_after_seconds
+    from pipeline.providers.http import backoff_delay, parse_retry_after
+    from pipeline.providers.speech import SPEECH_MAX_WAIT
 
-    assert retry_after_seconds("3", 1.0) == 3.0
-    assert retry_after_seconds(None, 1.5) == 1.5
-    assert retry_after_seconds("soon", 2.0) == 2.0
-    assert retry_after_seconds("100000", 1.0) == 60.0  # capped
-    assert 3.0 <= retry_after_seconds(formatdate(time.time() + 5, usegmt=True), 1.0) <= 5.0
+    def speech_wait(value: str | None) -> float:  # what a speech request waits before retry 1
+        return backoff_delay(1, parse_retry_after(value), SPEECH_MAX_WAIT)
+
+    monkeypatch.setenv("REELFORGE_HTTP_BACKOFF", "1.5")
+    assert speech_wait("3") == 3.0
+    assert 1.5 * 0.75 <= speech_wait(None) <= 1.5 * 1.25  # no hint: the backoff
+    assert 1.5 * 0.75 <= speech_wait("soon") <= 1.5 * 1.25  # unreadable: the backoff
+    assert speech_wait("100000") == 60.0  # capped
+    assert 3.0 <= speech_wait(formatdate(time.time() + 5, usegmt=True)) <= 5.0
 
 
 def test_429_waits_for_retry_after(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -66,9 +66,15 @@ def retry_after(response: "httpx.Response") -> float | None:
             return max(0.0, float(ms) / 1000)
         except ValueError:
             pass
-    value = response.headers.get("retry-after")
+    return parse_retry_after(response.headers.get("retry-after"))
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After value (delta-seconds or an HTTP date); None when the
+    value is missing or unreadable."""
     if not value:
         return None
+    value = value.strip()
     try:
         return max(0.0, float(value))
     except ValueError:
@@ -101,11 +107,15 @@ def request(
     retryable: Callable[["httpx.Response"], bool] = default_retryable,
     on_retry: Callable[[str], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    attempts: int = MAX_ATTEMPTS,
+    max_wait: float = RETRY_AFTER_CAP,
     **kwargs: Any,
 ) -> "httpx.Response":
-    """Send one request, retrying transient failures. Returns the final response (which
-    may be an error response: the caller maps it to a clear message). Connection errors
-    that persist become ProviderError; the message never contains a secret."""
+    """Send one request, making at most `attempts` tries and waiting at most `max_wait`
+    seconds for a Retry-After. Returns the final response (which may be an error
+    response, retryable or not, once the attempts are spent: the caller maps it to a clear
+    message). Connection errors that persist become ProviderError; the message never
+    contains a secret."""
     import httpx
 
     attempt = 0
@@ -114,16 +124,16 @@ def request(
         try:
             response = client.request(method, url, **kwargs)
         except httpx.TransportError as exc:
-            if attempt >= MAX_ATTEMPTS:
+            if attempt >= attempts:
                 raise ProviderError(redact(f"{label}: cannot reach {client.base_url} "
                                            f"({exc.__class__.__name__}: {exc})")) from None
-            wait = _delay(attempt, None)
+            wait = backoff_delay(attempt, None)
             if on_retry:
                 on_retry(f"{label}: {exc.__class__.__name__}; retrying in {wait:.1f}s")
             sleep(wait)
             continue
-        if attempt < MAX_ATTEMPTS and retryable(response):
-            wait = _delay(attempt, retry_after(response))
+        if attempt < attempts and retryable(response):
+            wait = backoff_delay(attempt, retry_after(response), max_wait)
             if on_retry:
                 on_retry(f"{label}: HTTP {response.status_code}; retrying in {wait:.1f}s")
             response.close()
@@ -132,9 +142,11 @@ def request(
         return response
 
 
-def _delay(attempt: int, hinted: float | None) -> float:
+def backoff_delay(attempt: int, hinted: float | None, cap: float = RETRY_AFTER_CAP) -> float:
+    """Seconds to wait before retry number `attempt`: the server's hint (at most `cap`),
+    else exponential backoff from REELFORGE_HTTP_BACKOFF (default 1 s) with jitter."""
     if hinted is not None:
-        return min(hinted, RETRY_AFTER_CAP)
+        return min(hinted, cap)
     base = _backoff_base() * (2 ** (attempt - 1))
     return min(BACKOFF_CAP, base * (0.75 + random.random() * 0.5))
 
@@ -157,7 +169,7 @@ def download(
         try:
             with client.stream("GET", url, headers=headers or {}) as response:
                 if attempt < MAX_ATTEMPTS and default_retryable(response):
-                    wait = _delay(attempt, retry_after(response))
+                    wait = backoff_delay(attempt, retry_after(response))
                     time.sleep(wait)
                     continue
                 if response.status_code != 200:
@@ -178,7 +190,7 @@ def download(
         except httpx.TransportError as exc:
             if attempt >= MAX_ATTEMPTS:
                 raise ProviderError(redact(f"{label}: download failed ({exc.__class__.__name__}: {exc})")) from None
-            time.sleep(_delay(attempt, None))
+            time.sleep(backoff_delay(attempt, None))
 
 
 def json_or_none(response: "httpx.Response") -> Any:

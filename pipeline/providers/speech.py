@@ -9,13 +9,17 @@ import os
 import wave
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..atomic import atomic_output
-from ..errors import InputError
+from ..errors import InputError, ProviderError
 from ..tools import cache_dir
+from .http import make_client, redact, register_secret, request
 
 PROVIDERS = ("local", "openai", "elevenlabs")
 CACHE_VERSION = 1
+SPEECH_ATTEMPTS = 4
+SPEECH_MAX_WAIT = 60.0  # seconds: the longest Retry-After a speech request waits for
 
 
 @dataclass(frozen=True)
@@ -101,3 +105,53 @@ def estimate_words(text: str, audio_path: str) -> list[dict]:
         words.append({"text": tok, "start": round(t, 4), "end": round(t + d, 4)})
         t += d
     return words
+
+
+def _speech_retryable(response: Any) -> bool:
+    return response.status_code == 429 or response.status_code >= 500
+
+
+def _api_message(response: Any) -> str:
+    """The error text an API put in its body, short."""
+    try:
+        body = response.json()
+    except ValueError:
+        return redact(response.text.strip()[:200])
+    if isinstance(body, dict):
+        err = body.get("error") or body.get("detail") or body
+        if isinstance(err, dict):
+            return redact(str(err.get("message") or err.get("status") or err)[:200])
+        return redact(str(err)[:200])
+    return redact(str(body)[:200])
+
+
+def post_for_audio(
+    base: str,
+    path: str,
+    headers: dict[str, str],
+    body: dict[str, Any],
+    what: str,
+    key: str,
+    key_env: str,
+    params: dict[str, str] | None = None,
+    timeout: float = 120.0,
+) -> bytes:
+    """POST `body` as JSON to `base`/`path` of a remote speech API and return the audio
+    bytes. 429 and 5xx answers and connection errors are retried (shared HTTP helpers); a
+    refused key (401/403) is one clear error naming `key_env`, which is never shown."""
+    register_secret(key)
+    with make_client(base, timeout=timeout) as client:
+        resp = request(client, "POST", path, label=what, retryable=_speech_retryable,
+                       attempts=SPEECH_ATTEMPTS, max_wait=SPEECH_MAX_WAIT,
+                       headers=headers, json=body, params=params)
+    if resp.status_code == 200:
+        if not resp.content:
+            raise ProviderError(f"{what}: the server returned no audio")
+        return resp.content
+    if resp.status_code in (401, 403):
+        raise ProviderError(f"{what}: the API key was refused (HTTP {resp.status_code}: "
+                            f"{_api_message(resp)}); check {key_env}")
+    if _speech_retryable(resp):
+        raise ProviderError(f"{what}: gave up after {SPEECH_ATTEMPTS} attempts "
+                            f"(HTTP {resp.status_code}: {_api_message(resp)})")
+    raise ProviderError(f"{what}: request refused (HTTP {resp.status_code}: {_api_message(resp)})")

@@ -6,7 +6,7 @@ import os
 from urllib.parse import quote
 
 from ..errors import InputError
-from .speech_http import post_for_audio
+from .speech import post_for_audio
 
 DEFAULT_BASE = "https://api.elevenlabs.io"
 DEFAULT_MODEL = "eleven_multilingual_v2"
@@ -20,9 +20,9 @@ def synthesize(text: str, voice: str | None = None, model: str | None = None) ->
     if not key:
         raise InputError("--tts elevenlabs: ELEVENLABS_API_KEY is not set")
     base = os.environ.get("ELEVENLABS_BASE_URL") or DEFAULT_BASE
-    url = f"{base.rstrip('/')}/v1/text-to-speech/{quote(voice or DEFAULT_VOICE, safe='')}"
+    path = f"v1/text-to-speech/{quote(voice or DEFAULT_VOICE, safe='')}"
     body = {"text": text, "model_id": model or DEFAULT_MODEL}
     headers = {"xi-api-key": key, "Accept": "audio/mpeg"}
-    audio, _ = post_for_audio(url, headers, body, "elevenlabs speech", "ELEVENLABS_API_KEY",
-                              params={"output_format": OUTPUT_FORMAT})
+    audio = post_for_audio(base, path, headers, body, "elevenlabs speech", key, "ELEVENLABS_API_KEY",
+                           params={"output_format": OUTPUT_FORMAT})
     return audio, ".mp3"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from ..errors import InputError
-from .speech_http import post_for_audio
+from .speech import post_for_audio
 
 DEFAULT_BASE = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini-tts"
@@ -20,6 +20,6 @@ def synthesize(text: str, voice: str | None = None, model: str | None = None) ->
     base = os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE
     body = {"model": model or DEFAULT_MODEL, "voice": voice or DEFAULT_VOICE, "input": text,
             "response_format": "wav"}
-    audio, _ = post_for_audio(f"{base.rstrip('/')}/audio/speech",
-                              {"Authorization": f"Bearer {key}"}, body, "openai speech", "OPENAI_API_KEY")
+    audio = post_for_audio(base, "audio/speech", {"Authorization": f"Bearer {key}"}, body,
+                           "openai speech", key, "OPENAI_API_KEY")
     return audio, ".wav"
