@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import signal
 from pathlib import Path
 
@@ -12,33 +11,7 @@ import pytest
 from tests.conftest import run_cli
 from tests.fake_http import run_cli_bg, wait_for
 from tests.fake_kling import FakeKling
-from tests.media import make_clip
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_clip(tmp_path_factory.mktemp("served") / "served.mp4", size="320x180", duration=1.0)
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("REELFORGE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("REELFORGE_HTTP_BACKOFF", "0.05")
-
-
-@pytest.fixture
-def kling(served: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
-    server = FakeKling(served).start()
-    monkeypatch.setenv("KLING_API_BASE", server.url)
-    monkeypatch.setenv("KLING_ACCESS_KEY", server.access)
-    monkeypatch.setenv("KLING_SECRET_KEY", server.secret)
-    monkeypatch.setenv("REELFORGE_POLL_INTERVAL", "0.02")
-    yield server
-    server.stop()
-
-
-def sha(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+from tests.providerkit import kling, provider_env, served, sha  # noqa: F401 (fixtures)
 
 
 def quiet():  # noqa: ANN201

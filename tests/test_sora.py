@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import signal
 import time
 from pathlib import Path
@@ -12,41 +11,7 @@ import pytest
 from tests.conftest import run_cli
 from tests.fake_http import run_cli_bg, wait_for
 from tests.fake_sora import FakeSora
-from tests.media import make_clip
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_clip(tmp_path_factory.mktemp("served") / "served.mp4", size="320x180", duration=1.0)
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("REELFORGE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("REELFORGE_HTTP_BACKOFF", "0.05")
-
-
-@pytest.fixture
-def sora(served: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
-    server = FakeSora(served).start()
-    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
-    monkeypatch.setenv("OPENAI_API_KEY", server.key)
-    monkeypatch.setenv("REELFORGE_POLL_INTERVAL", "0.02")
-    yield server
-    server.stop()
-
-
-def sha(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def invoke(*args: str):  # noqa: ANN201
-    """The CLI in this process (faster than a subprocess; same exit codes and messages)."""
-    from click.testing import CliRunner
-
-    from pipeline.cli import cli
-
-    return CliRunner().invoke(cli, list(args))
+from tests.providerkit import invoke, provider_env, served, sha, sora  # noqa: F401 (fixtures)
 
 
 def leftovers(folder: Path) -> list[str]:
