@@ -1,6 +1,6 @@
 """A small threaded HTTP server base for the provider test doubles: real sockets on
 127.0.0.1, a request log, and injectable faults (an error status once, a dropped
-connection)."""
+connection); and ScriptedServer, which answers from a script of responses."""
 
 from __future__ import annotations
 
@@ -101,6 +101,12 @@ class FakeServer:
         self.httpd.shutdown()
         self.httpd.server_close()
 
+    def __enter__(self) -> "FakeServer":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
     def inject(self, method: str, path_prefix: str, status: int, headers: dict[str, str] | None = None,
                body: Any = None, times: int = 1) -> None:
         with self.lock:
@@ -119,6 +125,30 @@ class FakeServer:
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], Any]:
         raise NotImplementedError
+
+
+class ScriptedServer(FakeServer):
+    """Answers every request from `responses` (status, headers, body) in order, the last
+    one repeating, and records each in `received` (path, query, headers looked up in any
+    case, JSON body). Use as a context manager."""
+
+    def __init__(self, responses: list[tuple[int, dict[str, str], bytes]]) -> None:
+        super().__init__()
+        self.responses = list(responses)
+        self.received: list[dict[str, Any]] = []
+
+    @property
+    def url(self) -> str:
+        return self.origin
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], Any]:
+        import httpx
+
+        route, _, query = path.partition("?")
+        with self.lock:
+            self.received.append({"path": route, "query": query, "headers": httpx.Headers(headers),
+                                  "json": json.loads(body or b"null")})
+            return self.responses.pop(0) if len(self.responses) > 1 else self.responses[0]
 
 
 def clip_frames(path: Any) -> tuple[Any, Any]:

@@ -1,15 +1,10 @@
-"""Helpers for the sound tests: small presets, test beds and tones, level meters, and a
-real HTTP server on 127.0.0.1 that answers from a script of responses."""
+"""Helpers for the sound tests: small presets, test beds and tones, level meters."""
 
 from __future__ import annotations
 
-import json
 import subprocess
-import threading
 from fractions import Fraction
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -104,45 +99,3 @@ def true_peak_db(samples: np.ndarray, rate: int = RATE) -> float:
     up = resample_poly(samples.astype(np.float64), 4, 1, axis=0)
     return float(20 * np.log10(np.max(np.abs(up)) + 1e-12))
 
-
-class ScriptedServer:
-    """A real HTTP server on 127.0.0.1: answers POSTs from `responses` in order (the last
-    one repeats) and records every request (path, query, headers, JSON body)."""
-
-    def __init__(self, responses: list[tuple[int, dict[str, str], bytes]]) -> None:
-        self.responses = list(responses)
-        self.requests: list[dict[str, Any]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                length = int(self.headers.get("content-length", "0"))
-                raw = self.rfile.read(length)
-                path, _, query = self.path.partition("?")
-                outer.requests.append({"path": path, "query": query, "headers": dict(self.headers),
-                                       "json": json.loads(raw or b"null")})
-                status, headers, body = outer.responses.pop(0) if len(outer.responses) > 1 else outer.responses[0]
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def __enter__(self) -> "ScriptedServer":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()

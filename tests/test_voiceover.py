@@ -17,7 +17,8 @@ from pipeline.stage import StageContext, get_stage, validate_params
 from pipeline.timeline import Timeline, load_inputs
 from tests.conftest import run_cli
 from tests.media import make_clip, stream_durations
-from tests.soundkit import RATE, ScriptedServer, onset, small_settings, tone, write_audio
+from tests.fake_http import ScriptedServer
+from tests.soundkit import RATE, onset, small_settings, tone, write_audio
 
 
 
@@ -177,7 +178,7 @@ def test_openai_request_shape_and_voiceover(two_shots: Timeline, tmp_path: Path,
         monkeypatch.setenv("OPENAI_BASE_URL", srv.url + "/v1")
         (tmp_path / "vo.txt").write_text("[0.5] Hello from the cloud.\n")
         tl, _ = _apply(two_shots, tmp_path, script="vo.txt", tts="openai", voice="nova", model="tts-1")
-    req = srv.requests[0]
+    req = srv.received[0]
     assert req["path"] == "/v1/audio/speech"
     assert req["headers"]["Authorization"] == "Bearer sk-test-123"
     assert req["json"] == {"model": "tts-1", "voice": "nova", "input": "Hello from the cloud.", "response_format": "wav"}
@@ -193,7 +194,7 @@ def test_elevenlabs_request_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         monkeypatch.setenv("ELEVENLABS_API_KEY", "xi-secret")
         monkeypatch.setenv("ELEVENLABS_BASE_URL", srv.url)
         speech = synthesize("Built for long days.", provider="elevenlabs", voice="voice42")
-    req = srv.requests[0]
+    req = srv.received[0]
     assert req["path"] == "/v1/text-to-speech/voice42"
     assert "output_format=mp3_44100_128" in req["query"]
     assert req["headers"]["xi-api-key"] == "xi-secret"
@@ -217,7 +218,7 @@ def test_bad_key_is_one_clear_error(provider: str, key_env: str, base_env: str, 
             synthesize("Hello.", provider=provider)
     assert key_env in str(err.value) and "401" in str(err.value)
     assert "wrong-key-123" not in str(err.value)
-    assert len(srv.requests) == 1  # a refused key is not retried
+    assert len(srv.received) == 1  # a refused key is not retried
 
 
 def test_retry_after_forms(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -248,7 +249,7 @@ def test_429_waits_for_retry_after(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         started = time.monotonic()
         synthesize("Patience.", provider="elevenlabs")
         waited = time.monotonic() - started
-    assert len(srv.requests) == 2 and waited >= 1.0
+    assert len(srv.received) == 2 and waited >= 1.0
 
 
 def test_500_is_retried_then_gives_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -259,12 +260,12 @@ def test_500_is_retried_then_gives_up(tmp_path: Path, monkeypatch: pytest.Monkey
     with ScriptedServer([oops, (200, {}, _wav_bytes(tmp_path))]) as srv:
         monkeypatch.setenv("OPENAI_BASE_URL", srv.url + "/v1")
         assert synthesize("Once more.", provider="openai").path.exists()
-    assert len(srv.requests) == 2
+    assert len(srv.received) == 2
     with ScriptedServer([oops]) as srv:
         monkeypatch.setenv("OPENAI_BASE_URL", srv.url + "/v1")
         with pytest.raises(ProviderError, match="gave up after 4 attempts.*500.*server exploded"):
             synthesize("Never.", provider="openai")
-    assert len(srv.requests) == 4
+    assert len(srv.received) == 4
 
 
 def test_missing_key_exit_2(two_shots: Timeline, tmp_path: Path) -> None:
