@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.render.settings import OutputSettings
+from pipeline.stage import StageContext, get_stage, validate_params
+from pipeline.timeline import Timeline
 from pipeline.tools import ffmpeg_exe
 
 RATE = 48000
@@ -40,6 +42,17 @@ def tiny_presets(folder: Path) -> Path:
 def small_settings() -> OutputSettings:
     """Fast render settings with no loudness target."""
     return OutputSettings(width=320, height=180, fps=Fraction(30), x264_preset="ultrafast", crf=30, profile=None)
+
+
+def apply_stage(stage_name: str, tl: Timeline, base: Path, warnings: list[str] | None = None,
+                **raw: object) -> Timeline:
+    """Apply a stage in this process with parameters as a pipeline file gives them;
+    its warnings are appended to `warnings` (when given), its messages dropped."""
+    stage = get_stage(stage_name)
+    ctx = StageContext(base_dir=base)
+    ctx.info = lambda m: None  # type: ignore[method-assign]
+    ctx.warn = warnings.append if warnings is not None else lambda m: None  # type: ignore[method-assign]
+    return stage.apply(tl, validate_params(stage, raw, "test"), ctx)
 
 
 def write_audio(path: Path, samples: np.ndarray, rate: int = RATE, codec: list[str] | None = None) -> Path:

@@ -11,11 +11,10 @@ import pytest
 from pipeline.analysis.audio import decode_audio
 from pipeline.analysis.loudness import Loudness
 from pipeline.loudness import decide, plan
-from pipeline.stage import StageContext, get_stage, validate_params
-from pipeline.timeline import Timeline, load_inputs
+from pipeline.timeline import load_inputs
 from tests.conftest import run_cli
 from tests.media import make_clip, stream_durations
-from tests.soundkit import RATE, click_bed, small_settings, tiny_presets, true_peak_db, write_audio
+from tests.soundkit import RATE, apply_stage, click_bed, small_settings, tiny_presets, true_peak_db, write_audio
 
 
 def _measure(path: Path) -> tuple[float, float]:
@@ -23,14 +22,6 @@ def _measure(path: Path) -> tuple[float, float]:
 
     y = decode_audio(str(path), sample_rate=RATE, mono=False).astype(np.float64)
     return pyloudnorm.Meter(RATE).integrated_loudness(y), true_peak_db(y)
-
-
-def _apply(stage_name: str, tl: Timeline, base: Path, **raw: object) -> Timeline:
-    stage = get_stage(stage_name)
-    ctx = StageContext(base_dir=base)
-    ctx.info = lambda m: None  # type: ignore[method-assign]
-    ctx.warn = lambda m: None  # type: ignore[method-assign]
-    return stage.apply(tl, validate_params(stage, raw, "test"), ctx)
 
 
 @pytest.fixture
@@ -46,8 +37,8 @@ def test_export_meets_targets_with_voice_and_music(tmp_path: Path, presets: Path
     write_audio(tmp_path / "bed.wav", click_bed(8.0) * 0.8)
     (tmp_path / "vo.txt").write_text("[0.5] Built for long days outside.\n[3.5] Trailforge. Made for the summit.\n")
     tl = load_inputs([a, b])
-    tl = _apply("voiceover", tl, tmp_path, script="vo.txt")
-    tl = _apply("music", tl, tmp_path, track="bed.wav", original_audio_db=-20)
+    tl = apply_stage("voiceover", tl, tmp_path, script="vo.txt")
+    tl = apply_stage("music", tl, tmp_path, track="bed.wav", original_audio_db=-20)
     tl.save(tmp_path / "scored.timeline.json")
     res = run_cli("export", str(tmp_path / "scored.timeline.json"), "-p", "tiny-14", "-p", "tiny-23",
                   "-o", str(tmp_path / "out"), env={"REELFORGE_PRESETS": str(presets)})
@@ -69,12 +60,12 @@ def test_peaky_quiet_mix_is_limited_not_compressed(tmp_path: Path, presets: Path
     bed = click_bed(4.0) * 0.25
     bed[::4800] = 0.9  # a sharp spike every 0.1 s
     write_audio(tmp_path / "spiky.wav", bed)
-    tl = _apply("music", load_inputs([clip]), tmp_path, track="spiky.wav", gain_db=-6, fade_in=0, fade_out=0)
+    tl = apply_stage("music", load_inputs([clip]), tmp_path, track="spiky.wav", gain_db=-6, fade_in=0, fade_out=0)
     from pipeline.presets import get_preset
 
     settings = plan(tl, [get_preset("tiny-14").settings(tl.canvas.fps)])
     assert settings[0].limiter_dbtp is not None and settings[0].audio_gain_db > 15
-    _apply("export", tl, tmp_path, presets=["tiny-14"], dir="out", name="spiky")
+    apply_stage("export", tl, tmp_path, presets=["tiny-14"], dir="out", name="spiky")
     lufs, peak = _measure(tmp_path / "out" / "spiky.tiny-14.mp4")
     assert abs(lufs + 14.0) <= 0.5 and peak <= -1.0, (lufs, peak)
 

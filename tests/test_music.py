@@ -11,21 +11,12 @@ import pytest
 
 from pipeline.analysis.audio import decode_audio
 from pipeline.render import render
-from pipeline.stage import StageContext, get_stage, validate_params
-from pipeline.timeline import Timeline, load_inputs
+from pipeline.timeline import load_inputs
 from tests.conftest import run_cli
 from tests.media import make_clip, stream_durations
-from tests.soundkit import RATE, band_db, click_bed, onset, small_settings, write_audio
+from tests.soundkit import RATE, apply_stage, band_db, click_bed, onset, small_settings, write_audio
 
 BAND = (12500.0, 13500.0)  # where the test bed's tone lives; no espeak-ng voice reaches it
-
-
-def _apply(stage_name: str, tl: Timeline, base: Path, **raw: object) -> Timeline:
-    stage = get_stage(stage_name)
-    ctx = StageContext(base_dir=base)
-    ctx.info = lambda m: None  # type: ignore[method-assign]
-    ctx.warn = lambda m: None  # type: ignore[method-assign]
-    return stage.apply(tl, validate_params(stage, raw, "test"), ctx)
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +34,8 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_ducking_under_the_voice(media: dict[str, Path], tmp_path: Path) -> None:
     tl = load_inputs([media["a"], media["b"]])
     (tmp_path / "vo.txt").write_text("[1.0] Built for long days outside, in any weather.\n")
-    tl = _apply("voiceover", tl, tmp_path, script="vo.txt")
-    tl = _apply("music", tl, tmp_path, track=str(media["long"]), fade_in=0, fade_out=0)
+    tl = apply_stage("voiceover", tl, tmp_path, script="vo.txt")
+    tl = apply_stage("music", tl, tmp_path, track=str(media["long"]), fade_in=0, fade_out=0)
     assert tl.track("music").duck is not None and tl.track("music").duck.amount_db == 12
     out = tmp_path / "ducked.mp4"
     render(tl, [(small_settings(), out)])
@@ -68,7 +59,7 @@ def test_ducking_under_the_voice(media: dict[str, Path], tmp_path: Path) -> None
 
 def test_short_track_loops_on_the_beat(media: dict[str, Path], tmp_path: Path) -> None:
     tl = load_inputs([media["a"], media["b"]])
-    tl = _apply("music", tl, tmp_path, track=str(media["short"]), fade_in=0, fade_out=0, duck_db=0)
+    tl = apply_stage("music", tl, tmp_path, track=str(media["short"]), fade_in=0, fade_out=0, duck_db=0)
     item = tl.track("music").items[0]
     assert item.loop and item.duration == Fraction(6) and item.crossfade > 0
     period = item.out_point - item.loop_start
@@ -89,7 +80,7 @@ def test_short_track_loops_on_the_beat(media: dict[str, Path], tmp_path: Path) -
 
 def test_long_track_is_trimmed_with_fades(media: dict[str, Path], tmp_path: Path) -> None:
     tl = load_inputs([media["a"]])
-    tl = _apply("music", tl, tmp_path, track=str(media["long"]), fade_in=0.5, fade_out=1.0)
+    tl = apply_stage("music", tl, tmp_path, track=str(media["long"]), fade_in=0.5, fade_out=1.0)
     item = tl.track("music").items[0]
     assert not item.loop and item.duration == Fraction(3)
     out = tmp_path / "trimmed.mp4"
@@ -103,10 +94,10 @@ def test_long_track_is_trimmed_with_fades(media: dict[str, Path], tmp_path: Path
 
 def test_original_audio_level_and_mute(media: dict[str, Path], tmp_path: Path) -> None:
     tl = load_inputs([media["loud"]])
-    quiet = _apply("music", tl, tmp_path, track=str(media["long"]), original_audio_db=-12, duck_db=0)
-    muted = _apply("music", tl, tmp_path, track=str(media["long"]), original_audio_db="mute", duck_db=0)
+    quiet = apply_stage("music", tl, tmp_path, track=str(media["long"]), original_audio_db=-12, duck_db=0)
+    muted = apply_stage("music", tl, tmp_path, track=str(media["long"]), original_audio_db="mute", duck_db=0)
     levels = {}
-    for name, t in (("plain", _apply("music", tl, tmp_path, track=str(media["long"]), duck_db=0)),
+    for name, t in (("plain", apply_stage("music", tl, tmp_path, track=str(media["long"]), duck_db=0)),
                     ("quiet", quiet), ("muted", muted)):
         out = tmp_path / f"{name}.mp4"
         render(t, [(small_settings(), out)])

@@ -13,22 +13,13 @@ import pytest
 from pipeline.analysis.audio import decode_audio
 from pipeline.errors import ProviderError
 from pipeline.render import render
-from pipeline.stage import StageContext, get_stage, validate_params
 from pipeline.timeline import Timeline, load_inputs
 from tests.conftest import run_cli
 from tests.media import make_clip, stream_durations
 from tests.fake_http import ScriptedServer
-from tests.soundkit import RATE, onset, small_settings, tone, write_audio
+from tests.soundkit import RATE, apply_stage, onset, small_settings, tone, write_audio
 
 
-
-
-def _ctx(base: Path) -> tuple[StageContext, list[str]]:
-    warnings: list[str] = []
-    ctx = StageContext(base_dir=base)
-    ctx.warn = warnings.append  # type: ignore[method-assign]
-    ctx.info = lambda m: None  # type: ignore[method-assign]
-    return ctx, warnings
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +33,8 @@ def two_shots(tmp_path_factory: pytest.TempPathFactory) -> Timeline:
 
 
 def _apply(tl: Timeline, tmp: Path, **raw: object) -> tuple[Timeline, list[str]]:
-    stage = get_stage("voiceover")
-    ctx, warnings = _ctx(tmp)
-    return stage.apply(tl, validate_params(stage, raw, "test"), ctx), warnings
+    warnings: list[str] = []
+    return apply_stage("voiceover", tl, tmp, warnings, **raw), warnings
 
 
 def test_lines_start_where_placed(two_shots: Timeline, tmp_path: Path) -> None:
