@@ -1,7 +1,9 @@
-"""Test media made on the spot with ffmpeg's lavfi sources (and numpy where needed)."""
+"""Test media made on the spot with ffmpeg's lavfi sources (and numpy where needed), and
+small user presets to export it with."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -11,6 +13,19 @@ from pipeline.tools import ffmpeg_exe
 
 def ffmpeg(*args: str) -> None:
     subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", *args], check=True)
+
+
+def write_preset(folder: Path, name: str, **fields: str | float) -> Path:
+    """Write the user preset `folder`/`name`.toml: 320x180 at most 30 fps, x264 ultrafast,
+    with `fields` (crf, audio_bitrate, loudness_lufs...) added or overriding."""
+    base: dict[str, str | float] = {"name": name, "description": "test preset", "platform": "test",
+                                    "aspect": "16:9", "width": 320, "height": 180, "max_fps": 30,
+                                    "x264_preset": "ultrafast"}
+    lines = [f"{k} = {json.dumps(v)}" for k, v in {**base, **fields}.items()]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def make_clip(

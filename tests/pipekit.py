@@ -11,26 +11,13 @@ from pydantic import BaseModel, ConfigDict
 
 from pipeline.stage import StageContext, registry
 from pipeline.timeline import AudioItem, Marker, Timeline
-from tests.media import make_clip
-
-TINY = """name = "tiny"
-description = "test preset: 320x180 ultrafast"
-platform = "test"
-aspect = "16:9"
-width = 320
-height = 180
-max_fps = 30
-x264_preset = "ultrafast"
-crf = 35
-audio_bitrate = "64k"
-loudness_lufs = -16.0
-"""
-
+from tests.media import make_clip, write_preset
 
 def tiny_preset(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "tiny.toml").write_text(TINY)
-    (folder / "tiny2.toml").write_text(TINY.replace('"tiny"', '"tiny2"').replace("crf = 35", "crf = 40"))
+    """User presets `tiny` (crf 35) and `tiny2` (crf 40), 64k audio at -16 LUFS."""
+    for name, crf in (("tiny", 35), ("tiny2", 40)):
+        write_preset(folder, name, description="test preset: 320x180 ultrafast", crf=crf,
+                     audio_bitrate="64k", loudness_lufs=-16.0)
     monkeypatch.setenv("REELFORGE_PRESETS", str(folder))
 
 

@@ -12,30 +12,15 @@ from pipeline.render.settings import OutputSettings
 from pipeline.stage import StageContext, get_stage, validate_params
 from pipeline.timeline import Timeline
 from pipeline.tools import ffmpeg_exe
+from tests.media import write_preset
 
 RATE = 48000
 
-PRESET = """name = "{name}"
-description = "test preset"
-platform = "test"
-aspect = "16:9"
-width = 320
-height = 180
-max_fps = 30
-x264_preset = "ultrafast"
-crf = 30
-gop_seconds = 1.0
-audio_bitrate = "192k"
-loudness_lufs = {lufs}
-true_peak_dbtp = {peak}
-"""
-
-
 def tiny_presets(folder: Path) -> Path:
     """User presets `tiny-14` (-14 LUFS, -1 dBTP) and `tiny-23` (-23 LUFS, -2 dBTP)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "tiny-14.toml").write_text(PRESET.format(name="tiny-14", lufs=-14.0, peak=-1.0))
-    (folder / "tiny-23.toml").write_text(PRESET.format(name="tiny-23", lufs=-23.0, peak=-2.0))
+    for lufs, peak in ((-14.0, -1.0), (-23.0, -2.0)):
+        write_preset(folder, f"tiny-{-lufs:.0f}", crf=30, gop_seconds=1.0, audio_bitrate="192k",
+                     loudness_lufs=lufs, true_peak_dbtp=peak)
     return folder
 
 
