@@ -62,27 +62,9 @@ class Preset:
 
         fps = output_fps(timeline_fps, self.max_fps)
         gop = int(round(float(fps) * self.gop_seconds)) if self.gop_seconds else None
-        return OutputSettings(
-            width=self.width,
-            height=self.height,
-            fps=fps,
-            video_codec=self.video_codec,
-            x264_preset=self.x264_preset,
-            crf=self.crf,
-            maxrate=self.maxrate,
-            bufsize=self.bufsize,
-            pix_fmt=self.pix_fmt,
-            profile=self.profile,
-            level=self.level,
-            gop=gop,
-            audio_codec=self.audio_codec,
-            audio_bitrate=self.audio_bitrate,
-            sample_rate=self.sample_rate,
-            channels=self.channels,
-            loudness_lufs=self.loudness_lufs,
-            true_peak_dbtp=self.true_peak_dbtp,
-            extra=dict(self.extra),
-        )
+        # Every field the two share by name is copied (codecs, rate control, audio, loudness).
+        shared = {f.name: getattr(self, f.name) for f in dataclasses.fields(OutputSettings) if f.name in _FIELDS}
+        return OutputSettings(**{**shared, "fps": fps, "gop": gop, "extra": dict(self.extra)})
 
     @property
     def aspect_ratio(self) -> Fraction:
