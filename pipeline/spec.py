@@ -29,6 +29,7 @@ from typing import Any, Iterable
 import yaml
 
 from .errors import InputError
+from .tools import read_text_file
 from .validation import _display, check_media, explain, validate_step  # noqa: F401 - explain is API
 from .validation import hint as _hint
 
@@ -120,12 +121,7 @@ def read_yaml(path: Path) -> tuple[Any, dict[Key, int]]:
 
 
 def _read_yaml(path: Path) -> tuple[Any, dict[Key, int]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+    text = read_text_file(path, str(path))
     try:
         loader = _LineLoader(text)
         try:

@@ -78,3 +78,14 @@ def user_presets_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_config_dir("reelforge")) / "presets"
+
+
+def read_text_file(path: Path, where: str) -> str:
+    """The UTF-8 text of a user's file; InputError starting with `where` (the option or
+    file to name) when it is missing or unreadable."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{where}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{where}: cannot read ({exc.__class__.__name__})") from None

@@ -52,7 +52,7 @@ class VoiceoverStage:
         from pipeline.errors import InputError
         from pipeline.providers.speech import estimate_words, synthesize
         from pipeline.timebase import to_fraction
-        from pipeline.tools import cache_dir
+        from pipeline.tools import cache_dir, read_text_file
 
         assert isinstance(params, VoiceoverParams)
         if not tl.video:
@@ -61,13 +61,7 @@ class VoiceoverStage:
         rate = tl.canvas.sample_rate
         if params.script:
             path = ctx.resolve(params.script)
-            try:
-                text = path.read_text(encoding="utf-8")
-            except FileNotFoundError:
-                raise InputError(f"--script {path}: no such file") from None
-            except (OSError, UnicodeDecodeError) as exc:
-                raise InputError(f"--script {path}: cannot read ({exc.__class__.__name__})") from None
-            cues = vt.parse_script(text, where=str(path))
+            cues = vt.parse_script(read_text_file(path, f"--script {path}"), where=str(path))
         else:
             cues = [vt.Cue(text=a.text or "", at=None if a.at is None else to_fraction(a.at),
                            audio=str(ctx.resolve(a.file)), where=f"--audio {a.file}") for a in params.audio]
