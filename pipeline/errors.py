@@ -10,6 +10,8 @@ ReelforgeError
 
 from __future__ import annotations
 
+from typing import Iterable
+
 
 class ReelforgeError(Exception):
     """Base of every error reelforge raises on purpose."""
@@ -47,3 +49,12 @@ class RenderError(ReelforgeError):
 
 class CheckFailed(ReelforgeError):
     """A quality or delivery check did not pass."""
+
+
+def did_you_mean(word: str, choices: Iterable[object], otherwise: str = "", cutoff: float = 0.6) -> str:
+    """" (did you mean 'x'?)" naming the choice nearest to `word`, else `otherwise` (for
+    the end of an "unknown ..." message)."""
+    import difflib
+
+    near = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=cutoff)
+    return f" (did you mean '{near[0]}'?)" if near else otherwise

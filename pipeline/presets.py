@@ -9,7 +9,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, did_you_mean
 from .tools import user_presets_dir
 
 if sys.version_info >= (3, 11):
@@ -181,9 +181,6 @@ def load_presets() -> dict[str, Preset]:
 def get_preset(name: str) -> Preset:
     presets = load_presets()
     if name not in presets:
-        import difflib
-
-        near = difflib.get_close_matches(name, list(presets), n=1)
-        hint = f" (did you mean '{near[0]}'?)" if near else f"; known: {', '.join(presets)}"
+        hint = did_you_mean(name, presets, f"; known: {', '.join(presets)}")
         raise InputError(f"--preset {name}: unknown preset{hint}")
     return presets[name]

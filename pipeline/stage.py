@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-from .errors import InputError
+from .errors import InputError, did_you_mean
 from .progress import Reporter, default_reporter
 from .timeline import Timeline
 
@@ -100,10 +100,7 @@ def registry() -> dict[str, type]:
 def get_stage(name: str) -> Stage:
     stages_ = registry()
     if name not in stages_:
-        import difflib
-
-        near = difflib.get_close_matches(name, list(stages_), n=1)
-        hint = f" (did you mean '{near[0]}'?)" if near else f"; known: {', '.join(sorted(stages_))}"
+        hint = did_you_mean(name, stages_, f"; known: {', '.join(sorted(stages_))}")
         raise InputError(f"unknown step '{name}'{hint}")
     return stages_[name]()
 

@@ -3,10 +3,11 @@ back to the pipeline file's lines and nearest-valid-value suggestions."""
 
 from __future__ import annotations
 
-import difflib
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
+
+from .errors import did_you_mean
 
 if TYPE_CHECKING:
     from .spec import PipelineSpec, Step
@@ -23,8 +24,7 @@ OUTPUT_KEYS = {"dir", "name", "output", "out", "report", "output_dir", "save", "
 
 def hint(word: str, choices: Iterable[str]) -> str:
     """" (did you mean 'x'?)" for the nearest choice, or ""."""
-    near = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.5)
-    return f" (did you mean '{near[0]}'?)" if near else ""
+    return did_you_mean(word, choices, cutoff=0.5)
 
 
 # ---- validation ------------------------------------------------------------------------

@@ -35,16 +35,13 @@ class ExportParams(BaseModel):
     @field_validator("presets")
     @classmethod
     def _known(cls, value: list[str]) -> list[str]:
+        from pipeline.errors import did_you_mean
         from pipeline.presets import load_presets
 
         known = load_presets()
         for name in value:
             if name not in known:
-                import difflib
-
-                near = difflib.get_close_matches(name, list(known), n=1)
-                hint = f" (did you mean '{near[0]}'?)" if near else ""
-                raise ValueError(f"unknown preset '{name}'{hint}")
+                raise ValueError(f"unknown preset '{name}'{did_you_mean(name, known)}")
         return list(dict.fromkeys(value))
 
     @field_validator("thumbnail")

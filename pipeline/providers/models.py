@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable
 
-from ..errors import InputError
+from ..errors import InputError, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -124,9 +124,6 @@ MODELS: dict[str, ModelSpec] = {
 
 def get_model(name: str) -> ModelSpec:
     if name not in MODELS:
-        import difflib
-
-        near = difflib.get_close_matches(name, list(MODELS), n=1)
-        hint = f" (did you mean '{near[0]}'?)" if near else f"; known: {', '.join(MODELS)}"
+        hint = did_you_mean(name, MODELS, f"; known: {', '.join(MODELS)}")
         raise InputError(f"--model {name}: unknown model{hint}")
     return MODELS[name]

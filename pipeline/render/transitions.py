@@ -10,7 +10,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from ..errors import InputError
+from ..errors import InputError, did_you_mean
 from ..timebase import fmt_fraction, seconds_arg, to_fraction
 from ..timeline import Timeline, Transition
 
@@ -34,10 +34,7 @@ def parse_transition(text: str, where: str = "--transition") -> Transition:
     name, _, secs = str(text).strip().partition(":")
     name = name.strip().lower()
     if name not in TRANSITION_NAMES:
-        import difflib
-
-        near = difflib.get_close_matches(name, TRANSITION_NAMES, n=1)
-        hint = f" (did you mean '{near[0]}'?)" if near else "; see `reelforge stitch --help`"
+        hint = did_you_mean(name, TRANSITION_NAMES, "; see `reelforge stitch --help`")
         raise InputError(f"{where}: unknown transition '{name}'{hint}")
     if name == "cut":
         if secs.strip() and to_fraction_safe(secs, where) != 0:
