@@ -24,6 +24,7 @@ def main() -> int:
 
     only = sys.argv[1:]
     rows: list[dict] = []
+    ran: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="reelforge-bench-") as tmp:
         os.environ["REELFORGE_CACHE"] = str(Path(tmp) / "cache")
         for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
@@ -33,12 +34,26 @@ def main() -> int:
             work = Path(tmp) / info.name
             work.mkdir()
             print(f"== {info.name}", flush=True)
+            ran.add(info.name)
             for row in mod.run(work):
-                rows.append(row)
+                rows.append({**row, "module": info.name, "measured": time.strftime("%Y-%m-%d %H:%M")})
                 print(f"   {row['job']}: {row['reelforge_s']:.2f}s"
                       + (f" vs {row['reference_s']:.2f}s" if row.get("reference_s") else ""), flush=True)
-    write_table(rows)
+    write_table(merge_with_previous(rows, ran))
     return 0
+
+
+def merge_with_previous(rows: list[dict], ran: set[str]) -> list[dict]:
+    """Keep the recorded rows of benchmarks not run this time (`make bench ONLY=...`)."""
+    import json
+
+    store = ROOT / "docs" / "benchmarks.json"
+    previous = json.loads(store.read_text()) if store.exists() else []
+    kept = [r for r in previous if r.get("module") not in ran]
+    merged = sorted(kept + rows, key=lambda r: r.get("module", ""))
+    store.parent.mkdir(exist_ok=True)
+    store.write_text(json.dumps(merged, indent=2) + "\n")
+    return merged
 
 
 def write_table(rows: list[dict]) -> None:
@@ -55,6 +70,8 @@ def write_table(rows: list[dict]) -> None:
     for r in rows:
         ref = r.get("reference_s")
         ratio = f"{r['reelforge_s'] / ref:.2f}x" if ref else "-"
+        if r.get("measured"):
+            r = {**r, "note": f"{r.get('note', '')} ({r['measured']})".strip()}
         lines.append(f"| {r['job']} | {r['reelforge_s']:.2f} | {ref:.2f} | {ratio} | {r.get('goal', '')} | {r.get('note', '')} |"
                      if ref else f"| {r['job']} | {r['reelforge_s']:.2f} | - | - | {r.get('goal', '')} | {r.get('note', '')} |")
     out = ROOT / "docs" / "benchmarks.md"
