@@ -96,3 +96,18 @@ def test_render_never_uses_loudnorm(tmp_path: Path) -> None:
     s = dataclasses.replace(small_settings(), audio_gain_db=3.0, limiter_dbtp=-1.5)
     argv = " ".join(build_argv(tl, [(s, tmp_path / "o.mp4")]))
     assert "loudnorm" not in argv and "volume=3.000dB" in argv and "alimiter" in argv
+
+
+def test_standalone_render_is_normalised_to_the_master_target(tmp_path: Path) -> None:
+    """A stage command rendering straight to .mp4 gets the master preset's loudness."""
+    from pipeline.presets import get_preset
+
+    clip = make_clip(tmp_path / "pic.mp4", size="320x180", duration=3.0)
+    bed = Path(__file__).resolve().parents[1] / "samples" / "music" / "bed.m4a"
+    out = tmp_path / "with music.mp4"
+    r = run_cli("music", str(clip), "--track", str(bed), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    preset = get_preset("master")
+    lufs, peak = _measure(out)
+    assert abs(lufs - preset.loudness_lufs) <= 0.5
+    assert peak <= preset.true_peak_dbtp
