@@ -80,8 +80,11 @@ def envelopes_svg(sync: dict[str, Any]) -> str:
     for s in range(0, int(dur) + 1):
         x = W * s / max(dur, 1e-6)
         body += f'<line x1="{x:.1f}" y1="{H - 6}" x2="{x:.1f}" y2="{H}" stroke="#999"/>'
+    offset = sync.get("offset_ms")
+    shift = (f"shifted by the measured lag of {offset:.1f} ms" if isinstance(offset, (int, float))
+             else "not shifted: no offset could be measured")
     cap = (f"Sound onsets (red, top) and picture events ({sync.get('feature') or 'none'}, blue, bottom, "
-           f"shifted by the measured lag {sync.get('offset_ms')} ms) over {dur:.1f} s")
+           f"{shift}) over {dur:.1f} s")
     corr = sync.get("corr") or []
     out = _svg(body, cap)
     if corr:
