@@ -10,10 +10,47 @@ import click
 
 from .clikit import handle_errors
 
+
+# `reelforge stitch` with no arguments shows the help (click >= 8.2); keep that as it is.
+_NoArgsIsHelp = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+class _OneLineUsageError(click.UsageError):
+    """A usage error shown as one line on stderr (the contract for every error), with a
+    pointer to the command's --help instead of click's multi-line usage block."""
+
+    def __init__(self, original: click.UsageError) -> None:
+        super().__init__(original.message, original.ctx)
+        self.original = original
+        self.exit_code = original.exit_code
+
+    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
+        message = " ".join(self.original.format_message().split())
+        where = f" (see '{self.ctx.command_path} --help')" if self.ctx is not None else ""
+        click.echo(f"error: {message}{where}", err=True)
+
+
 class _Main(click.Group):
-    """Adds stage commands (from the stages package and plugins) on first use."""
+    """Adds stage commands (from the stages package and plugins) on first use; usage
+    errors of every command are reported as one line."""
 
     _loaded = False
+
+    def make_context(self, *args, **kwargs) -> click.Context:  # noqa: ANN002, ANN003
+        try:
+            return super().make_context(*args, **kwargs)
+        except (_OneLineUsageError, _NoArgsIsHelp):
+            raise
+        except click.UsageError as exc:
+            raise _OneLineUsageError(exc) from None
+
+    def invoke(self, ctx: click.Context):  # noqa: ANN201
+        try:
+            return super().invoke(ctx)
+        except (_OneLineUsageError, _NoArgsIsHelp):
+            raise
+        except click.UsageError as exc:
+            raise _OneLineUsageError(exc) from None
 
     def _load(self) -> None:
         if not self._loaded:

@@ -128,3 +128,22 @@ def test_export_every_builtin_preset_shape(tmp_path: Path) -> None:
         assert v.pix_fmt == p.pix_fmt, name
         assert v.fps <= p.max_fps and v.fps == Fraction(30) if p.max_fps >= 30 else v.fps == p.max_fps
         assert info.audio[0].sample_rate == p.sample_rate
+
+
+def test_usage_errors_are_one_line_naming_the_option(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "a.mp4", duration=1.0)
+    folder = tmp_path / "folder.mp4"
+    folder.mkdir()
+    cases = [
+        (("stitch", str(folder), "-o", str(tmp_path / "o.mp4")), "folder.mp4"),
+        (("reframe", str(clip), "--aspect", "9x16", "-o", str(tmp_path / "r.timeline.json")), "--aspect"),
+        (("stitch", str(clip)), "--output"),
+        (("music", str(clip), "--track", str(folder), "-o", str(tmp_path / "m.timeline.json")), "--track"),
+        (("probe", str(clip), "--nope"), "--nope"),
+    ]
+    for args, named in cases:
+        r = run_cli(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and named in lines[0], (args, r.stderr)
+        assert r.stdout == ""
