@@ -59,6 +59,33 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def option_at_fault(loc: Iterable[Any], value: Any) -> str | None:
+    """'--gain-db 1000' for a parameter error at `loc` (pydantic's location) in the
+    running click command, so errors name the option the user typed; None outside one."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return None
+    params = {p.name: p for p in ctx.command.params if isinstance(p, click.Option)}
+    found = None
+    for part in reversed([p for p in loc if isinstance(p, str)]):
+        if part in params:
+            found = params[part]
+            break
+    if found is None:
+        return None
+    if getattr(found, "is_flag", False) and not isinstance(value, bool):
+        # A flag and a valued option feeding one parameter (--thumbnail / --thumbnail-at):
+        # the valued one is at fault.
+        found = next((p for p in params.values() if not getattr(p, "is_flag", False)
+                      and ctx.params.get(p.name) is not None and ctx.params.get(p.name) == value), found)
+    name = max(found.opts, key=len)
+    if isinstance(value, float):
+        return f"{name} {value:g}"
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return f"{name} {value}"
+    return name
+
+
 def output_option(help_text: str = "Output: .timeline.json writes the edit, .mp4 (or .mov, .mkv) renders it.") -> Callable[[F], F]:
     def deco(fn: F) -> F:
         fn = click.option("--overwrite", "-y", is_flag=True, help="Replace OUT if it already exists.")(fn)

@@ -147,3 +147,20 @@ def test_usage_errors_are_one_line_naming_the_option(tmp_path: Path) -> None:
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and named in lines[0], (args, r.stderr)
         assert r.stdout == ""
+
+
+def test_out_of_range_option_values_name_the_option_typed(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "a.mp4", duration=1.0, audio=True)
+    out = tmp_path / "o.timeline.json"
+    cases = [
+        (("music", str(clip), "--track", str(clip), "--gain-db", "1000", "-o", str(out)), "--gain-db 1000:"),
+        (("music", str(clip), "--track", str(clip), "--fade-in", "-1", "-o", str(out)), "--fade-in -1:"),
+        (("voiceover", str(clip), "--audio", str(clip), "--at", "-2", "-o", str(out)), "--at -2:"),
+        (("export", str(clip), "-p", "web-preview", "--thumbnail-at", "-1", "-o", str(tmp_path / "x")), "--thumbnail-at -1:"),
+        (("export", str(clip), "-p", "nope", "-o", str(tmp_path / "x")), "--preset: unknown preset 'nope'"),
+    ]
+    for args, named in cases:
+        r = run_cli(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert r.stderr.strip().splitlines() == [f"error: {r.stderr.strip()[7:]}"] and named in r.stderr, (args, r.stderr)
+    assert not out.exists() and not (tmp_path / "x").exists()
