@@ -99,18 +99,29 @@ def inputs_argument(fn: F) -> F:
     return click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False))(fn)
 
 
-def check_output(output: str | Path, inputs: Iterable[str | Path] = (), overwrite: bool = False) -> Path:
-    """Refuse to write over an input, or over an existing file without --overwrite."""
+def check_output(output: str | Path, inputs: Iterable[str | Path] = (), overwrite: bool = False,
+                 flag: str = "-o") -> Path:
+    """Refuse to write over an input, or over an existing file without --overwrite;
+    errors name the option `flag` that gave the output."""
     out = Path(output)
     resolved = out.resolve()
     for i in inputs:
         if Path(i).resolve() == resolved:
-            raise InputError(f"-o {out}: is also an input; choose another output name")
-    if out.exists() and not overwrite:
-        raise InputError(f"-o {out}: already exists (use --overwrite to replace it)")
+            raise InputError(f"{flag} {out}: is also an input; choose another output name")
     if out.exists() and out.is_dir():
-        raise InputError(f"-o {out}: is a folder; give a file name")
+        raise InputError(f"{flag} {out}: is a folder; give a file name")
+    if out.exists() and not overwrite:
+        raise InputError(f"{flag} {out}: already exists (use --overwrite to replace it)")
     return out
+
+
+def refuse_source_as_output(tl: Timeline, output: str | Path, flag: str = "-o") -> None:
+    """An output must never replace a file the timeline reads (a clip, a voice file, the
+    music), even with --overwrite: the user would lose it."""
+    resolved = Path(output).resolve()
+    for src in tl.sources():
+        if Path(src).resolve() == resolved:
+            raise InputError(f"{flag} {output}: is also an input of the edit; choose another output name")
 
 
 def default_settings(tl: Timeline):  # noqa: ANN201
@@ -127,6 +138,7 @@ def default_settings(tl: Timeline):  # noqa: ANN201
 def emit(tl: Timeline, output: str | Path, label: str = "render") -> Path:
     """Write the timeline (.timeline.json) or render it (any other extension)."""
     out = Path(output)
+    refuse_source_as_output(tl, out)
     if is_timeline_path(out):
         tl.validate(str(out))
         tl.save(out)
@@ -151,13 +163,15 @@ def run_stage_command(
     output: str,
     overwrite: bool,
     base: Timeline | None = None,
+    reads: Iterable[str] = (),
 ) -> Timeline:
-    """Load inputs, validate parameters, apply one stage, emit the result."""
+    """Load inputs, validate parameters, apply one stage, emit the result. `reads` are
+    other files the command reads (a voice file, a script): never an output either."""
     from .stage import StageContext, get_stage, validate_params
     from .timeline import load_inputs
 
     inputs = list(inputs)
-    out = check_output(output, inputs, overwrite)
+    out = check_output(output, [*inputs, *reads], overwrite)
     stage = get_stage(stage_name)
     params = validate_params(stage, {k: v for k, v in raw_params.items() if v is not None}, "option")
     tl = base if base is not None else load_inputs(inputs)

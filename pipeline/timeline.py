@@ -213,6 +213,16 @@ class Timeline:
     def copy(self) -> "Timeline":
         return copy.deepcopy(self)
 
+    def sources(self) -> list[str]:
+        """Every media file the timeline reads (clips, then audio items), each once."""
+        seen: dict[str, None] = {}
+        for clip in self.video:
+            seen.setdefault(clip.source)
+        for trk in self.audio.values():
+            for item in trk.items:
+                seen.setdefault(item.source)
+        return list(seen)
+
     # ---- validation ----------------------------------------------------------------
     def validate(self, where: str = "timeline") -> None:
         """Raise InputError naming the first inconsistency."""

@@ -173,7 +173,7 @@ def command(input_path: str, as_json: bool, tolerance: str, preset_name: str | N
             raise InputError(f"-o {output}: use .mp4, .mov, .mkv or .m4v for the corrected copy")
         check_output(output, [input_path], overwrite)
     if report:
-        check_output(report, [input_path], overwrite)
+        check_output(report, [input_path], overwrite, flag="--report")
     doc, media, preset = run_check(input_path, tolerance, preset_name)
     if fix:
         from pipeline.checking import fix_offset

@@ -130,4 +130,4 @@ def command(inputs: tuple[str, ...], audio: tuple[str, ...], at: tuple[float, ..
         raise InputError("--at: more --at than --audio options")
     recorded = [{"file": f, "at": at[i] if i < len(at) else None} for i, f in enumerate(audio)]
     raw = {"script": script, "audio": recorded or None, "tts": tts, "voice": voice, "model": model, "fit": fit}
-    run_stage_command("voiceover", inputs, raw, output, overwrite)
+    run_stage_command("voiceover", inputs, raw, output, overwrite, reads=[*audio, *([script] if script else [])])

@@ -164,3 +164,32 @@ def test_out_of_range_option_values_name_the_option_typed(tmp_path: Path) -> Non
         assert r.returncode == 2, (args, r.stderr)
         assert r.stderr.strip().splitlines() == [f"error: {r.stderr.strip()[7:]}"] and named in r.stderr, (args, r.stderr)
     assert not out.exists() and not (tmp_path / "x").exists()
+
+
+def test_no_file_the_edit_reads_is_ever_an_output_even_with_overwrite(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "a.mp4", duration=1.0, audio=True)
+    other = make_clip(tmp_path / "b [2]; 50%.mp4", duration=1.0, audio=True, tone=660)
+    seq = tmp_path / "seq.timeline.json"
+    assert run_cli("stitch", str(clip), str(other), "-o", str(seq)).returncode == 0
+    keep = {p: p.read_bytes() for p in (clip, other)}
+    cases = [
+        ("voiceover", str(clip), "--audio", str(other), "-o", str(other), "--overwrite"),
+        ("music", str(clip), "--track", str(other), "-o", str(other), "--overwrite"),
+        ("music", str(seq), "--track", str(clip), "-o", str(tmp_path / "m.mp4"), "--overwrite"),
+        ("music", str(seq), "--track", str(clip), "-o", str(other), "--overwrite"),
+        ("stitch", str(seq), "-o", str(other), "--overwrite"),
+        ("stitch", str(clip), "--snap-to-beats", str(other), "-o", str(other), "--overwrite"),
+    ]
+    for args in cases:
+        r = run_cli(*args)
+        expect_ok = args[-2] == str(tmp_path / "m.mp4")
+        assert r.returncode == (0 if expect_ok else 2), (args, r.stderr)
+        if not expect_ok:
+            assert "is also an input" in r.stderr and len(r.stderr.strip().splitlines()) <= 2, (args, r.stderr)
+    assert {p: p.read_bytes() for p in (clip, other)} == keep
+    r = run_cli("check", str(clip), "--report", str(clip))
+    assert r.returncode == 2 and "--report" in r.stderr and "is also an input" in r.stderr
+    r = run_cli("reframe", str(clip), "--aspect", "1:1", "--mode", "center", "--preview", str(clip),
+                "-o", str(tmp_path / "r.timeline.json"))
+    assert r.returncode == 2 and "--preview" in r.stderr
+    assert {p: p.read_bytes() for p in (clip, other)} == keep
