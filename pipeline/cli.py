@@ -309,7 +309,8 @@ def export_edit(timeline: str, output: str, overwrite: bool) -> None:
         from .errors import InputError
 
         raise InputError(f"-o {out}: the edit is written as .otio")
-    write_otio(load_inputs([timeline]), out)
+    # An interchange file may name media that is offline: editors relink it.
+    write_otio(load_inputs([timeline], require_media=False), out)
     click.echo(f"wrote {out}", err=True)
 
 

@@ -344,8 +344,19 @@ def timeline_from_media(paths: Iterable[str | os.PathLike[str]], canvas: Canvas 
     return Timeline(canvas=canvas, video=clips)
 
 
-def load_inputs(paths: Iterable[str | os.PathLike[str]]) -> Timeline:
-    """Media files, .timeline.json and/or .otio files -> one timeline (timelines are appended)."""
+def require_sources(tl: Timeline, where: str) -> None:
+    """InputError naming the edit and the first media file it reads that is gone (moved or
+    deleted since the edit was written), before any analysis or encoding starts."""
+    for src in tl.sources():
+        if not Path(src).exists():
+            raise InputError(f"{where}: its source {src} no longer exists")
+        if not Path(src).is_file():
+            raise InputError(f"{where}: its source {src} is not a file")
+
+
+def load_inputs(paths: Iterable[str | os.PathLike[str]], require_media: bool = True) -> Timeline:
+    """Media files, .timeline.json and/or .otio files -> one timeline (timelines are appended).
+    With `require_media`, every file an edit reads must still exist."""
     paths = list(paths)
     if not paths:
         raise InputError("no input given")
@@ -353,10 +364,14 @@ def load_inputs(paths: Iterable[str | os.PathLike[str]]) -> Timeline:
     for p in paths:
         if is_timeline_path(p):
             tl = Timeline.load(p)
+            if require_media:
+                require_sources(tl, str(p))
         elif str(p).lower().endswith(".otio"):
             from .otio import read_otio
 
             tl = read_otio(p)
+            if require_media:
+                require_sources(tl, str(p))
         else:
             tl = timeline_from_media([p], canvas=result.canvas if result else None)
         if result is None:

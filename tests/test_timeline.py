@@ -75,3 +75,23 @@ def test_load_inputs_mixes_media_and_timelines(tmp_path: Path, two_clips: list[P
     assert [Path(c.source).name for c in tl.video] == ["a.mp4", "b.mp4"]
     assert tl.canvas.fps == Fraction(30000, 1001)
     assert isinstance(tl.video[0], Clip)
+
+
+def test_an_edit_whose_source_was_deleted_is_bad_input_for_every_command(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    gone = make_clip(tmp_path / "gone [1].mp4", duration=1.0, audio=True)
+    kept = make_clip(tmp_path / "kept.mp4", duration=1.0, audio=True)
+    seq = tmp_path / "seq.timeline.json"
+    assert run_cli("stitch", str(kept), str(gone), "-o", str(seq)).returncode == 0
+    gone.unlink()
+    with pytest.raises(InputError, match=r"gone \[1\]\.mp4 no longer exists"):
+        load_inputs([seq])
+    out = tmp_path / "out"
+    for args in (("export", str(seq), "-p", "web-preview", "-o", str(out)),
+                 ("reframe", str(seq), "--aspect", "1:1", "-o", str(out / "r.mp4")),
+                 ("music", str(seq), "--track", str(kept), "-o", str(out / "m.timeline.json"))):
+        r = run_cli(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert r.stderr.strip().splitlines() == [f"error: {seq}: its source {gone} no longer exists"], r.stderr
+    assert not out.exists()
