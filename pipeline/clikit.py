@@ -30,6 +30,28 @@ def debug_enabled() -> bool:
     return False
 
 
+# ffmpeg's closing lines that say only that something went wrong, not what.
+_GENERIC_FFMPEG = ("Task finished with error", "Terminating thread", "Nothing was written", "Error opening output file",
+                   "Error opening output files", "Conversion failed", "Error reinitializing filters",
+                   "Could not open encoder before EOF", "Error while filtering", "Error sending frames")
+
+
+def one_line(exc: ReelforgeError) -> str:
+    """The error as one line: for a RenderError its message and the most telling line of
+    ffmpeg's output (the whole tail is shown with --debug)."""
+    import re
+
+    from .errors import RenderError
+
+    message = " ".join(str(exc.args[0] if exc.args else exc).split())
+    if isinstance(exc, RenderError) and exc.stderr_tail:
+        lines = [re.sub(r"^(\[[^\]]*\] ?)+", "", ln).strip() for ln in exc.stderr_tail.splitlines()]
+        telling = [ln for ln in lines if ln and not any(g in ln for g in _GENERIC_FFMPEG)]
+        if telling:
+            message += f": {telling[0]}"
+    return message
+
+
 def handle_errors(fn: F) -> F:
     """Turn ReelforgeError into one line on stderr and its exit code; no traceback
     unless --debug."""
@@ -41,7 +63,9 @@ def handle_errors(fn: F) -> F:
         except ReelforgeError as exc:
             if debug_enabled():
                 traceback.print_exc()
-            click.echo(f"error: {exc}", err=True)
+                click.echo(f"error: {exc}", err=True)
+            else:
+                click.echo(f"error: {one_line(exc)}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
