@@ -251,10 +251,13 @@ def run(pipeline_file: str, dry_run: bool, force: tuple[str, ...], variants: tup
             variables[name] = yaml.safe_load(value) if value else ""
         except yaml.YAMLError:
             variables[name] = value
-    results = run_file_results(pipeline_file, dry_run=dry_run, force=force, variants=variants,
-                               variables=variables, use_cache=not no_cache, budget=budget)
-    if as_json:
-        click.echo(json.dumps([r.summary() for r in results], indent=2, default=str))
+    from .clikit import json_stdout
+
+    with json_stdout(as_json) as stdout:
+        results = run_file_results(pipeline_file, dry_run=dry_run, force=force, variants=variants,
+                                   variables=variables, use_cache=not no_cache, budget=budget)
+        if as_json:
+            click.echo(json.dumps([r.summary() for r in results], indent=2, default=str), file=stdout)
 
 
 @cli.command()

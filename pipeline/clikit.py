@@ -7,11 +7,13 @@ the timeline, any other extension renders it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TextIO, TypeVar
 
 import click
 
@@ -108,6 +110,37 @@ def option_at_fault(loc: Iterable[Any], value: Any) -> str | None:
     if isinstance(value, (str, int)) and not isinstance(value, bool):
         return f"{name} {value}"
     return name
+
+
+@contextlib.contextmanager
+def json_stdout(enabled: bool = True) -> Iterator[TextIO]:
+    """For --json: while the work runs, whatever would reach stdout (a user's effect
+    function printing, a library, a child process) goes to stderr instead; yields the real
+    stdout, where the command writes its one JSON document."""
+    if not enabled:
+        yield sys.stdout
+        return
+    sys.stdout.flush()
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # captured in-process (click's CliRunner)
+        fd = -1
+    if fd != 1:
+        real = sys.stdout
+        with contextlib.redirect_stdout(sys.stderr):
+            yield real
+        return
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    real = os.fdopen(os.dup(saved), "w", encoding="utf-8")
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield real
+    finally:
+        real.flush()
+        real.close()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def output_option(help_text: str = "Output: .timeline.json writes the edit, .mp4 (or .mov, .mkv) renders it.") -> Callable[[F], F]:
