@@ -221,7 +221,8 @@ def presets_show(name: str, as_json: bool) -> None:
 @click.option("--var", "assignments", multiple=True, metavar="NAME=VALUE", help="Set a variable (overrides vars:).")
 @click.option("--no-cache", is_flag=True, help="Run every step; neither read nor write the step cache.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outputs as one JSON document on stdout.")
-@click.option("--budget", type=float, metavar="USD", help="Refuse to start if generating the shots would cost more.")
+@click.option("--budget", type=click.FloatRange(min=0), metavar="USD",
+              help="Refuse to start if generating the shots would cost more.")
 @handle_errors
 def run(pipeline_file: str, dry_run: bool, force: tuple[str, ...], variants: tuple[str, ...],
         assignments: tuple[str, ...], no_cache: bool, as_json: bool, budget: float | None) -> None:
