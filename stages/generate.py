@@ -231,6 +231,10 @@ def command(provider: str, model: str | None, prompt: str, duration: float | Non
     out = check_output(output, [p for p in (image, image_tail) if p], overwrite)
     if out.suffix.lower() not in (".mp4", ".mov", ".mkv", ".m4v"):
         raise InputError(f"-o {out}: unsupported output type '{out.suffix or '(none)'}'; the clip is a video (.mp4)")
+    if not dry_run:
+        from pipeline.atomic import check_writable
+
+        check_writable(out)  # before a paid job is submitted
     if model is None:
         model = "kling-v2-6" if provider == "kling" else "sora-2"
     shot = Shot(id=out.stem or "shot", prompt=prompt, provider=provider, model=model, duration=duration,

@@ -208,3 +208,27 @@ def test_an_ffmpeg_failure_is_one_line_with_its_cause(tmp_path: Path) -> None:
     assert not out.exists() or not any(out.iterdir())
     r = run_cli("--debug", "export", str(clip), "-p", "broken", "-o", str(out), env={"REELFORGE_PRESETS": str(tmp_path / "presets")})
     assert r.returncode == 1 and "Traceback" in r.stderr
+
+
+def test_an_unwritable_output_folder_is_bad_input_before_any_work(tmp_path: Path) -> None:
+    locked = Path("/sys")  # a folder nobody (root included) may create files in
+    try:
+        (locked / "reelforge-probe").touch()
+        pytest.skip("/sys is writable here")
+    except OSError:
+        pass
+    clip = make_clip(tmp_path / "a.mp4", duration=0.5, audio=True)
+    cases = [
+        ("stitch", str(clip), "-o", str(locked / "o.timeline.json")),
+        ("stitch", str(clip), "-o", str(locked / "o.mp4")),
+        ("stitch", str(clip), "--no-stream-copy", "-o", str(locked / "o.mp4")),
+        ("check", str(clip), "--report", str(locked / "r.html")),
+        ("schema", "-o", str(locked / "s.json")),
+        ("generate", "--prompt", "a kite", "--duration", "4", "-o", str(locked / "g.mp4")),
+    ]
+    for args in cases:
+        r = run_cli(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        last = r.stderr.strip().splitlines()[-1]
+        assert last.startswith(f"error: {locked}/") and "cannot write there" in last, (args, r.stderr)
+        assert "Traceback" not in r.stderr and "partial" not in r.stderr
