@@ -153,6 +153,10 @@ def _build(data: dict[str, Any]) -> Preset:
         raise InputError(f"{where}: invalid preset ({exc})") from None
     if preset.width % 2 or preset.height % 2 or preset.width <= 0 or preset.height <= 0:
         raise InputError(f"{where}: width and height must be positive and even")
+    from .timeline import MAX_SIDE
+
+    if max(preset.width, preset.height) > MAX_SIDE:
+        raise InputError(f"{where}: {preset.width}x{preset.height} is too large (at most {MAX_SIDE} px a side)")
     try:
         aw, _, ah = preset.aspect.partition(":")
         declared = Fraction(int(aw), int(ah))

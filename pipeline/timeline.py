@@ -17,6 +17,8 @@ from .errors import InputError
 from .timebase import fmt_fraction, frames_in, to_fraction
 
 SCHEMA_VERSION = 1
+# Largest canvas side: H.264's biggest level (6.2) stops at 8192 px; 8K is 7680x4320.
+MAX_SIDE = 8192
 FIT_POLICIES = ("contain-blur", "cover", "contain")
 AUDIO_ROLES = ("original", "voiceover", "music", "sfx")
 
@@ -229,6 +231,8 @@ class Timeline:
         c = self.canvas
         if c.width <= 0 or c.height <= 0 or c.width % 2 or c.height % 2:
             raise InputError(f"{where}: canvas {c.width}x{c.height} must be positive and even")
+        if max(c.width, c.height) > MAX_SIDE:
+            raise InputError(f"{where}: canvas {c.width}x{c.height} is too large (at most {MAX_SIDE} px a side)")
         if c.fps <= 0:
             raise InputError(f"{where}: canvas fps must be positive")
         if self.fit not in FIT_POLICIES:

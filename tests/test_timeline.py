@@ -95,3 +95,20 @@ def test_an_edit_whose_source_was_deleted_is_bad_input_for_every_command(tmp_pat
         assert r.returncode == 2, (args, r.stderr)
         assert r.stderr.strip().splitlines() == [f"error: {seq}: its source {gone} no longer exists"], r.stderr
     assert not out.exists()
+
+
+def test_a_canvas_larger_than_any_encoder_takes_is_bad_input(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+    from tests.media import write_preset
+
+    clip = make_clip(tmp_path / "a.mp4", duration=0.5)
+    r = run_cli("stitch", str(clip), "--size", "100000x100000", "-o", str(tmp_path / "big.timeline.json"))
+    assert r.returncode == 2 and r.stderr.strip() == "error: --size 100000x100000: too large (at most 8192 px a side)"
+    tl = timeline_from_media([clip])
+    tl.canvas.width = 20000
+    with pytest.raises(InputError, match="too large"):
+        tl.validate()
+    write_preset(tmp_path / "presets", "huge", width=20000, height=10000)
+    r = run_cli("export", str(clip), "-p", "huge", "-o", str(tmp_path / "out"), env={"REELFORGE_PRESETS": str(tmp_path / "presets")})
+    assert r.returncode == 2 and "too large" in r.stderr and not (tmp_path / "out").exists()
+    assert not (tmp_path / "big.timeline.json").exists()
