@@ -232,3 +232,32 @@ def test_an_unwritable_output_folder_is_bad_input_before_any_work(tmp_path: Path
         last = r.stderr.strip().splitlines()[-1]
         assert last.startswith(f"error: {locked}/") and "cannot write there" in last, (args, r.stderr)
         assert "Traceback" not in r.stderr and "partial" not in r.stderr
+
+
+def test_ctrl_c_mid_render_leaves_nothing_at_the_outputs(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole process group (reelforge and its ffmpeg): exit 130, one
+    line, and no file (partial or otherwise) where the outputs would be."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    clip = make_clip(tmp_path / "in put.mp4", duration=8.0, audio=True)
+    out = tmp_path / "out [1]"
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "export", str(clip), "-p", "web-preview",
+                             "-p", "tiktok", "--speed", "veryslow", "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if out.exists() and any(p.name.startswith(".") and "partial" in p.name for p in out.iterdir()):
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the render finished before it could be interrupted"
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err
+    assert not out.exists() or list(out.iterdir()) == []
+    assert clip.exists()
