@@ -264,3 +264,16 @@ def test_missing_key_exit_2(two_shots: Timeline, tmp_path: Path) -> None:
     res = run_cli("voiceover", str(tmp_path / "in.timeline.json"), "--script", str(tmp_path / "vo.txt"),
                   "--tts", "openai", "-o", str(tmp_path / "o.timeline.json"), env={"OPENAI_API_KEY": ""})
     assert res.returncode == 2 and "OPENAI_API_KEY" in res.stderr
+
+
+def test_local_speech_words_are_spelled_as_the_script_wrote_them() -> None:
+    """Caption words keep the script's punctuation and symbols: espeak-ng's word events
+    drop them ("It's" came out as "It", "50%" as "50 %", quotes and brackets vanished)."""
+    from pipeline.providers.speech_local import synthesize
+
+    text = 'It\'s 50% off: "now" [yes]; a\\b, é ü. — Trailforge.'
+    _, rate, words = synthesize(text)
+    assert [w["text"] for w in words] == ["It's", "50%", "off:", '"now"', "[yes];", "a\\b,", "é", "ü. —", "Trailforge."]
+    starts = [w["start"] for w in words]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts)
+    assert all(w["end"] >= w["start"] for w in words)

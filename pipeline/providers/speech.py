@@ -17,7 +17,7 @@ from ..tools import cache_dir
 from .http import make_client, redact, register_secret, request
 
 PROVIDERS = ("local", "openai", "elevenlabs")
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: local word timings spelled as the script wrote them
 SPEECH_ATTEMPTS = 4
 SPEECH_MAX_WAIT = 60.0  # seconds: the longest Retry-After a speech request waits for
 
