@@ -202,7 +202,7 @@ def presets_show(name: str, as_json: bool) -> None:
     """
     from .presets import get_preset
 
-    p = get_preset(name)
+    p = get_preset(name, where="preset")
     data = p.to_dict()
     if as_json:
         click.echo(json.dumps(data, indent=2))

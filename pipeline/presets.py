@@ -182,9 +182,10 @@ def load_presets() -> dict[str, Preset]:
     return {name: _build(_resolve(name, raw)) for name in sorted(raw) if not name.startswith("_")}
 
 
-def get_preset(name: str) -> Preset:
+def get_preset(name: str, where: str = "--preset") -> Preset:
+    """The preset called `name`; an unknown name is an InputError naming `where`."""
     presets = load_presets()
     if name not in presets:
         hint = did_you_mean(name, presets, f"; known: {', '.join(presets)}")
-        raise InputError(f"--preset {name}: unknown preset{hint}")
+        raise InputError(f"{where} {name}: unknown preset{hint}")
     return presets[name]
