@@ -88,7 +88,8 @@ class VoiceoverStage:
         tl.track("voiceover").items = vt.items_for(lines, track_path)  # replaces an earlier voiceover
         tl.provenance.append({"voiceover": "recorded" if params.audio else params.tts,
                               "voice": params.voice or "", "lines": len(lines)})
-        ctx.info(f"voiceover: {len(lines)} line(s), {float(max(ln.end for ln in lines)):.2f}s")
+        kept = [ln for ln in lines if len(ln.segment)]
+        ctx.info(f"voiceover: {len(kept)} line(s), {float(max(ln.end for ln in kept)):.2f}s")
         return tl
 
 
