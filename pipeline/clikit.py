@@ -54,6 +54,22 @@ def one_line(exc: ReelforgeError) -> str:
     return message
 
 
+def refuse_non_finite(values: dict[str, Any]) -> None:
+    """click's float type takes 'inf' and 'nan'; no reelforge option means either. An
+    InputError names the option (every command's parameters pass through here)."""
+    import math
+
+    ctx = click.get_current_context(silent=True)
+    params = {p.name: p for p in ctx.command.params} if ctx is not None else {}
+    for name, value in values.items():
+        for v in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(v, float) and not math.isfinite(v):
+                param = params.get(name)
+                label = max(param.opts, key=len) if isinstance(param, click.Option) else (
+                    param.human_readable_name if param is not None else name)
+                raise InputError(f"{label} {v}: must be a finite number")
+
+
 def handle_errors(fn: F) -> F:
     """Turn ReelforgeError into one line on stderr and its exit code; no traceback
     unless --debug."""
@@ -61,6 +77,7 @@ def handle_errors(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            refuse_non_finite(kwargs)
             return fn(*args, **kwargs)
         except ReelforgeError as exc:
             if debug_enabled():

@@ -261,3 +261,20 @@ def test_ctrl_c_mid_render_leaves_nothing_at_the_outputs(tmp_path: Path) -> None
     assert err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err
     assert not out.exists() or list(out.iterdir()) == []
     assert clip.exists()
+
+
+def test_infinite_or_nan_numbers_are_bad_input_naming_the_option(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "a.mp4", duration=0.5, audio=True)
+    out = tmp_path / "o.timeline.json"
+    cases = [
+        (("voiceover", str(clip), "--audio", str(clip), "--at", "inf", "-o", str(out)), "--at inf"),
+        (("music", str(clip), "--track", str(clip), "--start", "nan", "-o", str(out)), "--start nan"),
+        (("stitch", str(clip), "--trim-head", "-inf", "-o", str(out)), "--trim-head -inf"),
+        (("export", str(clip), "-p", "web-preview", "--thumbnail-at", "inf", "-o", str(tmp_path / "x")), "--thumbnail-at inf"),
+        (("generate", "--prompt", "a kite", "--duration", "nan", "-o", str(tmp_path / "g.mp4")), "--duration nan"),
+    ]
+    for args, named in cases:
+        r = run_cli(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert r.stderr.strip() == f"error: {named}: must be a finite number", (args, r.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4"]
