@@ -318,9 +318,22 @@ def export_edit(timeline: str, output: str, overwrite: bool) -> None:
     click.echo(f"wrote {out}", err=True)
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a CI timeout, `kill`, a container stopping) unwinds like Ctrl-C: ffmpeg is
+    stopped and partial files are removed, instead of the process vanishing mid-write."""
+    import signal
+
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, on_term)
+
+
 def main() -> None:
     """Console entry point."""
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    _stop_on_sigterm()
     cli(prog_name="reelforge")
 
 

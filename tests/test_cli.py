@@ -278,3 +278,30 @@ def test_infinite_or_nan_numbers_are_bad_input_naming_the_option(tmp_path: Path)
         assert r.returncode == 2, (args, r.stderr)
         assert r.stderr.strip() == f"error: {named}: must be a finite number", (args, r.stderr)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4"]
+
+
+def test_sigterm_mid_render_stops_ffmpeg_and_leaves_no_partial_file(tmp_path: Path) -> None:
+    """SIGTERM to reelforge alone (its ffmpeg is not told): ffmpeg is stopped and no
+    partial file stays beside the output."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    clip = make_clip(tmp_path / "in.mp4", duration=8.0, audio=True)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "export", str(clip), "-p", "tiktok",
+                             "--speed", "veryslow", "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if out.exists() and any("partial" in p.name for p in out.iterdir()):
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the render finished before it could be stopped"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and "Traceback" not in err
+    time.sleep(1.0)  # an orphaned ffmpeg would still be writing its partial file now
+    assert not out.exists() or list(out.iterdir()) == []
