@@ -96,7 +96,8 @@ def handle_errors(fn: F) -> F:
         except Exception as exc:  # noqa: BLE001 - last line of defence: one clear line
             if debug_enabled():
                 traceback.print_exc()
-            click.echo(f"error: internal error: {exc.__class__.__name__}: {exc} (run with --debug for details)", err=True)
+            text = " ".join(str(exc).split())
+            click.echo(f"error: internal error: {exc.__class__.__name__}: {text} (run with --debug for details)", err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]

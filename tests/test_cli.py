@@ -305,3 +305,27 @@ def test_sigterm_mid_render_stops_ffmpeg_and_leaves_no_partial_file(tmp_path: Pa
     assert proc.returncode != 0 and "Traceback" not in err
     time.sleep(1.0)  # an orphaned ffmpeg would still be writing its partial file now
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_multi_line_messages_are_printed_as_one_line() -> None:
+    """A provider's error body or an unexpected exception may carry newlines: the user
+    still gets one line (the contract), the full text with --debug."""
+    import click
+    from click.testing import CliRunner
+
+    from pipeline.clikit import handle_errors
+    from pipeline.errors import ProviderError
+
+    @click.command()
+    @click.option("--kind")
+    @handle_errors
+    def boom(kind: str) -> None:
+        if kind == "provider":
+            raise ProviderError("sora: HTTP 500:\n<html>\n  oops\n</html>")
+        raise ValueError("first\nsecond")
+
+    for kind, want in (("provider", "error: sora: HTTP 500: <html> oops </html>"),
+                       ("bug", "error: internal error: ValueError: first second (run with --debug for details)")):
+        r = CliRunner().invoke(boom, ["--kind", kind])
+        assert r.exit_code == 1
+        assert r.output.strip() == want, r.output
