@@ -155,6 +155,9 @@ def _build(data: dict[str, Any]) -> Preset:
         raise InputError(f"{where}: width and height must be positive and even")
     from .timeline import MAX_SIDE
 
+    if preset.x264_preset not in X264_SPEEDS:
+        raise InputError(f"{where}: x264_preset '{preset.x264_preset}' is not one of {', '.join(X264_SPEEDS)}")
+
     if max(preset.width, preset.height) > MAX_SIDE:
         raise InputError(f"{where}: {preset.width}x{preset.height} is too large (at most {MAX_SIDE} px a side)")
     try:
@@ -180,6 +183,10 @@ def load_presets() -> dict[str, Preset]:
     raw.update(_read_folder(user_presets_dir(), "user"))
     # Names starting with "_" are bases for `extends`, not outputs.
     return {name: _build(_resolve(name, raw)) for name in sorted(raw) if not name.startswith("_")}
+
+
+# libx264's speed presets, fastest first.
+X264_SPEEDS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
 
 
 def get_preset(name: str, where: str = "--preset") -> Preset:
