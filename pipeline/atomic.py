@@ -27,13 +27,27 @@ def ensure_parent(target: Path) -> None:
         raise InputError(f"{parent}: cannot create output folder ({exc.strerror})") from None
 
 
+def check_writable(target: Path) -> None:
+    """InputError naming `target` unless a file can be created beside it (its folder is
+    made if missing): found out before any work, not after an hour of encoding."""
+    target = Path(target)
+    ensure_parent(target)
+    probe = partial_path(target)
+    try:
+        with open(probe, "xb"):
+            pass
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"{target}: cannot write there ({exc.strerror or exc.__class__.__name__})") from None
+
+
 @contextlib.contextmanager
 def atomic_output(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path; on success it replaces `target`, on any failure it is removed."""
     target = Path(target)
     if target.is_dir():
         raise InputError(f"{target}: is a folder; give a file name")
-    ensure_parent(target)
+    check_writable(target)
     tmp = partial_path(target)
     try:
         yield tmp

@@ -10,10 +10,47 @@ import click
 
 from .clikit import handle_errors
 
+
+# `reelforge stitch` with no arguments shows the help (click >= 8.2); keep that as it is.
+_NoArgsIsHelp = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+class _OneLineUsageError(click.UsageError):
+    """A usage error shown as one line on stderr (the contract for every error), with a
+    pointer to the command's --help instead of click's multi-line usage block."""
+
+    def __init__(self, original: click.UsageError) -> None:
+        super().__init__(original.message, original.ctx)
+        self.original = original
+        self.exit_code = original.exit_code
+
+    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
+        message = " ".join(self.original.format_message().split())
+        where = f" (see '{self.ctx.command_path} --help')" if self.ctx is not None else ""
+        click.echo(f"error: {message}{where}", err=True)
+
+
 class _Main(click.Group):
-    """Adds stage commands (from the stages package and plugins) on first use."""
+    """Adds stage commands (from the stages package and plugins) on first use; usage
+    errors of every command are reported as one line."""
 
     _loaded = False
+
+    def make_context(self, *args, **kwargs) -> click.Context:  # noqa: ANN002, ANN003
+        try:
+            return super().make_context(*args, **kwargs)
+        except (_OneLineUsageError, _NoArgsIsHelp):
+            raise
+        except click.UsageError as exc:
+            raise _OneLineUsageError(exc) from None
+
+    def invoke(self, ctx: click.Context):  # noqa: ANN201
+        try:
+            return super().invoke(ctx)
+        except (_OneLineUsageError, _NoArgsIsHelp):
+            raise
+        except click.UsageError as exc:
+            raise _OneLineUsageError(exc) from None
 
     def _load(self) -> None:
         if not self._loaded:
@@ -165,7 +202,7 @@ def presets_show(name: str, as_json: bool) -> None:
     """
     from .presets import get_preset
 
-    p = get_preset(name)
+    p = get_preset(name, where="preset")
     data = p.to_dict()
     if as_json:
         click.echo(json.dumps(data, indent=2))
@@ -184,7 +221,8 @@ def presets_show(name: str, as_json: bool) -> None:
 @click.option("--var", "assignments", multiple=True, metavar="NAME=VALUE", help="Set a variable (overrides vars:).")
 @click.option("--no-cache", is_flag=True, help="Run every step; neither read nor write the step cache.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outputs as one JSON document on stdout.")
-@click.option("--budget", type=float, metavar="USD", help="Refuse to start if generating the shots would cost more.")
+@click.option("--budget", type=click.FloatRange(min=0), metavar="USD",
+              help="Refuse to start if generating the shots would cost more.")
 @handle_errors
 def run(pipeline_file: str, dry_run: bool, force: tuple[str, ...], variants: tuple[str, ...],
         assignments: tuple[str, ...], no_cache: bool, as_json: bool, budget: float | None) -> None:
@@ -214,10 +252,13 @@ def run(pipeline_file: str, dry_run: bool, force: tuple[str, ...], variants: tup
             variables[name] = yaml.safe_load(value) if value else ""
         except yaml.YAMLError:
             variables[name] = value
-    results = run_file_results(pipeline_file, dry_run=dry_run, force=force, variants=variants,
-                               variables=variables, use_cache=not no_cache, budget=budget)
-    if as_json:
-        click.echo(json.dumps([r.summary() for r in results], indent=2, default=str))
+    from .clikit import json_stdout
+
+    with json_stdout(as_json) as stdout:
+        results = run_file_results(pipeline_file, dry_run=dry_run, force=force, variants=variants,
+                                   variables=variables, use_cache=not no_cache, budget=budget)
+        if as_json:
+            click.echo(json.dumps([r.summary() for r in results], indent=2, default=str), file=stdout)
 
 
 @cli.command()
@@ -272,13 +313,27 @@ def export_edit(timeline: str, output: str, overwrite: bool) -> None:
         from .errors import InputError
 
         raise InputError(f"-o {out}: the edit is written as .otio")
-    write_otio(load_inputs([timeline]), out)
+    # An interchange file may name media that is offline: editors relink it.
+    write_otio(load_inputs([timeline], require_media=False), out)
     click.echo(f"wrote {out}", err=True)
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a CI timeout, `kill`, a container stopping) unwinds like Ctrl-C: ffmpeg is
+    stopped and partial files are removed, instead of the process vanishing mid-write."""
+    import signal
+
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, on_term)
 
 
 def main() -> None:
     """Console entry point."""
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    _stop_on_sigterm()
     cli(prog_name="reelforge")
 
 

@@ -153,7 +153,7 @@ def export_timeline(tl: Timeline, opts: ExportOptions, reporter: Reporter | None
 
     reporter = reporter or default_reporter()
     outputs = plan_outputs(tl, opts, reporter)
-    sources = {Path(p).resolve() for p in inputs} | {Path(c.source).resolve() for c in tl.video}
+    sources = {Path(p).resolve() for p in inputs} | {Path(src).resolve() for src in tl.sources()}
     for out in outputs:
         for p in target_paths(out, opts):
             if p.resolve() in sources:

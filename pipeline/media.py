@@ -176,6 +176,40 @@ def _rotation(container: Any, stream: Any) -> int:
     return 0
 
 
+def _media_end(container: Any, stream: Any, duration: Fraction) -> Fraction | None:
+    """Where `stream`'s packets really end (seconds from its start), read from the last
+    second's packets without decoding; None when that cannot be found out."""
+    tb = stream.time_base
+    if tb is None or duration <= 0:
+        return None
+    start = _stream_start(stream)
+    try:
+        target = max(Fraction(0), start + duration - 1)
+        container.seek(int(target / Fraction(tb)), stream=stream, backward=True, any_frame=False)
+        end: Fraction | None = None
+        for packet in container.demux(stream):
+            if packet.pts is None:
+                continue
+            stop = (packet.pts + (packet.duration or 0)) * Fraction(tb)
+            end = stop if end is None or stop > end else end
+    except Exception:  # noqa: BLE001 - no seek index or damaged data: no finding either way
+        return None
+    return None if end is None else end - start
+
+
+def _check_complete(path: str, container: Any, streams: list[tuple[Any, Fraction | None]]) -> None:
+    """InputError for a file cut short (a copy or download that stopped): its header
+    promises more than its data holds, so every render would stop early or stall."""
+    for stream, duration in streams:
+        if not duration:
+            continue
+        end = _media_end(container, stream, duration)
+        if end is not None and end < duration - max(Fraction(1, 2), duration / 20):
+            kind = stream.type
+            raise InputError(f"{path}: truncated or damaged: its {kind} stops at {float(end):.2f}s "
+                             f"of {float(duration):.2f}s")
+
+
 @functools.lru_cache(maxsize=256)
 def _probe_cached(path: str, mtime_ns: int, size: int) -> MediaInfo:
     import av  # imported lazily: keeps `reelforge --help` fast
@@ -236,6 +270,8 @@ def _probe_cached(path: str, mtime_ns: int, size: int) -> MediaInfo:
             duration = max(durations) if durations else Fraction(0)
         if duration <= 0:
             raise InputError(f"{path}: media has no duration (empty or truncated)")
+        firsts = [s for s in container.streams.video if not _is_cover_art(s)][:1] + list(container.streams.audio)[:1]
+        _check_complete(path, container, [(s, _stream_duration(s) or duration) for s in firsts])
         return MediaInfo(
             path=path,
             container=container.format.name,

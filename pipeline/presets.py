@@ -153,6 +153,13 @@ def _build(data: dict[str, Any]) -> Preset:
         raise InputError(f"{where}: invalid preset ({exc})") from None
     if preset.width % 2 or preset.height % 2 or preset.width <= 0 or preset.height <= 0:
         raise InputError(f"{where}: width and height must be positive and even")
+    from .timeline import MAX_SIDE
+
+    if preset.x264_preset not in X264_SPEEDS:
+        raise InputError(f"{where}: x264_preset '{preset.x264_preset}' is not one of {', '.join(X264_SPEEDS)}")
+
+    if max(preset.width, preset.height) > MAX_SIDE:
+        raise InputError(f"{where}: {preset.width}x{preset.height} is too large (at most {MAX_SIDE} px a side)")
     try:
         aw, _, ah = preset.aspect.partition(":")
         declared = Fraction(int(aw), int(ah))
@@ -178,9 +185,14 @@ def load_presets() -> dict[str, Preset]:
     return {name: _build(_resolve(name, raw)) for name in sorted(raw) if not name.startswith("_")}
 
 
-def get_preset(name: str) -> Preset:
+# libx264's speed presets, fastest first.
+X264_SPEEDS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
+
+
+def get_preset(name: str, where: str = "--preset") -> Preset:
+    """The preset called `name`; an unknown name is an InputError naming `where`."""
     presets = load_presets()
     if name not in presets:
         hint = did_you_mean(name, presets, f"; known: {', '.join(presets)}")
-        raise InputError(f"--preset {name}: unknown preset{hint}")
+        raise InputError(f"{where} {name}: unknown preset{hint}")
     return presets[name]

@@ -14,7 +14,7 @@ from typing import Sequence
 
 from .errors import InputError
 from .timebase import fmt_timecode, frames_in, snap_to_frame, to_fraction, to_rate
-from .timeline import FIT_POLICIES, Canvas, Clip, Timeline, Transition
+from .timeline import FIT_POLICIES, MAX_SIDE, Canvas, Clip, Timeline, Transition
 
 
 def parse_size(text: str, where: str = "--size") -> tuple[int, int]:
@@ -26,6 +26,8 @@ def parse_size(text: str, where: str = "--size") -> tuple[int, int]:
         raise InputError(f"{where} {text}: expected WIDTHxHEIGHT, e.g. 1280x720") from None
     if w <= 0 or h <= 0 or w % 2 or h % 2:
         raise InputError(f"{where} {text}: width and height must be positive and even")
+    if max(w, h) > MAX_SIDE:
+        raise InputError(f"{where} {text}: too large (at most {MAX_SIDE} px a side)")
     return w, h
 
 

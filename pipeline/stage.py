@@ -149,6 +149,13 @@ def validate_params(stage: Stage, raw: dict[str, Any], where: str) -> BaseModel:
         return stage.Params.model_validate(raw or {})
     except ValidationError as exc:
         err = exc.errors()[0]
+        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        if where == "option":
+            from .clikit import option_at_fault
+
+            named = option_at_fault(err.get("loc", ()), err.get("input"))
+            if named:
+                raise InputError(f"{named}: {msg}") from None
         loc = ".".join(str(p) for p in err.get("loc", ()))
         key = f"{stage.name}.{loc}" if loc else stage.name
-        raise InputError(f"{where}: {key}: {err.get('msg', 'invalid value')}") from None
+        raise InputError(f"{where}: {key}: {msg}") from None

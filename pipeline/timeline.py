@@ -17,6 +17,8 @@ from .errors import InputError
 from .timebase import fmt_fraction, frames_in, to_fraction
 
 SCHEMA_VERSION = 1
+# Largest canvas side: H.264's biggest level (6.2) stops at 8192 px; 8K is 7680x4320.
+MAX_SIDE = 8192
 FIT_POLICIES = ("contain-blur", "cover", "contain")
 AUDIO_ROLES = ("original", "voiceover", "music", "sfx")
 
@@ -213,12 +215,24 @@ class Timeline:
     def copy(self) -> "Timeline":
         return copy.deepcopy(self)
 
+    def sources(self) -> list[str]:
+        """Every media file the timeline reads (clips, then audio items), each once."""
+        seen: dict[str, None] = {}
+        for clip in self.video:
+            seen.setdefault(clip.source)
+        for trk in self.audio.values():
+            for item in trk.items:
+                seen.setdefault(item.source)
+        return list(seen)
+
     # ---- validation ----------------------------------------------------------------
     def validate(self, where: str = "timeline") -> None:
         """Raise InputError naming the first inconsistency."""
         c = self.canvas
         if c.width <= 0 or c.height <= 0 or c.width % 2 or c.height % 2:
             raise InputError(f"{where}: canvas {c.width}x{c.height} must be positive and even")
+        if max(c.width, c.height) > MAX_SIDE:
+            raise InputError(f"{where}: canvas {c.width}x{c.height} is too large (at most {MAX_SIDE} px a side)")
         if c.fps <= 0:
             raise InputError(f"{where}: canvas fps must be positive")
         if self.fit not in FIT_POLICIES:
@@ -334,8 +348,19 @@ def timeline_from_media(paths: Iterable[str | os.PathLike[str]], canvas: Canvas 
     return Timeline(canvas=canvas, video=clips)
 
 
-def load_inputs(paths: Iterable[str | os.PathLike[str]]) -> Timeline:
-    """Media files, .timeline.json and/or .otio files -> one timeline (timelines are appended)."""
+def require_sources(tl: Timeline, where: str) -> None:
+    """InputError naming the edit and the first media file it reads that is gone (moved or
+    deleted since the edit was written), before any analysis or encoding starts."""
+    for src in tl.sources():
+        if not Path(src).exists():
+            raise InputError(f"{where}: its source {src} no longer exists")
+        if not Path(src).is_file():
+            raise InputError(f"{where}: its source {src} is not a file")
+
+
+def load_inputs(paths: Iterable[str | os.PathLike[str]], require_media: bool = True) -> Timeline:
+    """Media files, .timeline.json and/or .otio files -> one timeline (timelines are appended).
+    With `require_media`, every file an edit reads must still exist."""
     paths = list(paths)
     if not paths:
         raise InputError("no input given")
@@ -343,10 +368,14 @@ def load_inputs(paths: Iterable[str | os.PathLike[str]]) -> Timeline:
     for p in paths:
         if is_timeline_path(p):
             tl = Timeline.load(p)
+            if require_media:
+                require_sources(tl, str(p))
         elif str(p).lower().endswith(".otio"):
             from .otio import read_otio
 
             tl = read_otio(p)
+            if require_media:
+                require_sources(tl, str(p))
         else:
             tl = timeline_from_media([p], canvas=result.canvas if result else None)
         if result is None:

@@ -155,6 +155,11 @@ def place(tl: Timeline, lines: list[Line], warn: Callable[[str], None]) -> None:
         prev_end = line.end
 
 
+# --fit extend holds the last frame at most this long (seconds): a mistyped --at must not
+# become hours of picture and silence.
+MAX_HOLD = 600
+
+
 def check_fit(tl: Timeline, lines: list[Line], fit: str, warn: Callable[[str], None]) -> Timeline:
     """Warn about lines that cross a cut or run past the picture; extend or trim."""
     cuts = tl.cut_times()
@@ -173,6 +178,10 @@ def check_fit(tl: Timeline, lines: list[Line], fit: str, warn: Callable[[str], N
         if not tl.video:
             raise InputError("voiceover --fit extend: the timeline has no clips to hold")
         extra = last - end + GAP
+        if extra > MAX_HOLD:
+            late = max(lines, key=lambda ln: ln.end)
+            raise InputError(f"{late.cue.where}: the line ends {float(last - end):.0f}s after the picture; "
+                             f"--fit extend holds the last frame at most {MAX_HOLD}s")
         tl.video[-1].hold += extra
         warn(f"voiceover runs {float(last - end):.2f}s past the picture: holding the last frame "
              f"{float(extra):.2f}s longer")
@@ -188,6 +197,12 @@ def check_fit(tl: Timeline, lines: list[Line], fit: str, warn: Callable[[str], N
             warn(f"{ln.cue.where}: line cut at the end of the picture ({float(end):.2f}s)")
     else:
         for ln in over:
+            if ln.start >= end:  # never heard: the render stops with the picture
+                warn(f"{ln.cue.where}: line starts after the picture ends ({float(end):.2f}s); dropped "
+                     f"(use --fit extend to hold the picture)")
+                ln.segment = ln.segment[:0]
+                ln.words = []
+                continue
             warn(f"{ln.cue.where}: line \"{_short(ln.cue.text)}\" runs {float(ln.end - end):.2f}s past "
                  f"the picture (use --fit extend or --fit trim)")
     return tl

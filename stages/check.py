@@ -166,14 +166,16 @@ def command(input_path: str, as_json: bool, tolerance: str, preset_name: str | N
         raise InputError("-o: only used with --fix")
     if fix and input_path.endswith(".timeline.json"):
         raise InputError("--fix: needs a media file, not a timeline")
-    if output:
-        from pathlib import Path
+    from pathlib import Path
 
+    if output:
         if Path(output).suffix.lower() not in (".mp4", ".mov", ".mkv", ".m4v"):
             raise InputError(f"-o {output}: use .mp4, .mov, .mkv or .m4v for the corrected copy")
         check_output(output, [input_path], overwrite)
     if report:
-        check_output(report, [input_path], overwrite)
+        check_output(report, [input_path], overwrite, flag="--report")
+        if output and Path(report).resolve() == Path(output).resolve():
+            raise InputError(f"--report {report}: is also the -o output; choose another name")
     doc, media, preset = run_check(input_path, tolerance, preset_name)
     if fix:
         from pipeline.checking import fix_offset

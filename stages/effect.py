@@ -60,7 +60,7 @@ def load_function(spec: str, ctx: StageContext) -> tuple[Any, str]:
             module = importlib.util.module_from_spec(loader_spec)
             try:
                 loader_spec.loader.exec_module(module)
-            except Exception as exc:  # noqa: BLE001 - the user's code: report, don't crash
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's code: report, don't crash
                 raise InputError(f"effect.function: {target} failed to load: {exc.__class__.__name__}: {exc}") from None
             sys.modules[mod_name] = module
     else:
@@ -149,7 +149,7 @@ class EffectStage:
                     try:
                         render_effect(clip.source, float(clip.in_point), float(clip.out_point), fps,
                                       clip.has_audio, fn, params.mode, params.args, tmp)
-                    except Exception as exc:  # noqa: BLE001 - the user's function failed
+                    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's function failed (or exited)
                         raise StageError(f"effect {params.function}: {exc.__class__.__name__}: {exc}") from None
                 task.update(1)
         info = probe(target)

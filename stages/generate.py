@@ -200,8 +200,9 @@ STAGE = GenerateStage
 @click.option("--mode", type=click.Choice(["std", "pro"]), help="Kling quality: std 720p, pro 1080p.")
 @click.option("--remix", "remix_of", metavar="VIDEO_ID", help="Remix a finished sora video with --prompt.")
 @click.option("--seed", type=int, help="Make the result repeatable (local provider).")
-@click.option("--poll-interval", type=float, help="Seconds between status checks (default 10).")
-@click.option("--budget", type=float, metavar="USD", help="Refuse to submit if the shot would cost more.")
+@click.option("--poll-interval", type=click.FloatRange(min=0, min_open=True),
+              help="Seconds between status checks (default 10).")
+@click.option("--budget", type=click.FloatRange(min=0), metavar="USD", help="Refuse to submit if the shot would cost more.")
 @click.option("--dry-run", is_flag=True, help="Validate and show the cost; submit nothing.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The clip to write (.mp4).")
 @click.option("--overwrite", "-y", is_flag=True, help="Replace OUT if it already exists.")
@@ -228,6 +229,12 @@ def command(provider: str, model: str | None, prompt: str, duration: float | Non
 
     reporter = default_reporter()
     out = check_output(output, [p for p in (image, image_tail) if p], overwrite)
+    if out.suffix.lower() not in (".mp4", ".mov", ".mkv", ".m4v"):
+        raise InputError(f"-o {out}: unsupported output type '{out.suffix or '(none)'}'; the clip is a video (.mp4)")
+    if not dry_run:
+        from pipeline.atomic import check_writable
+
+        check_writable(out)  # before a paid job is submitted
     if model is None:
         model = "kling-v2-6" if provider == "kling" else "sora-2"
     shot = Shot(id=out.stem or "shot", prompt=prompt, provider=provider, model=model, duration=duration,

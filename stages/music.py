@@ -113,4 +113,4 @@ def command(inputs: tuple[str, ...], track: str, gain_db: float, duck_db: float,
 
     raw = {"track": track, "gain_db": gain_db, "duck_db": duck_db, "fade_in": fade_in, "fade_out": fade_out,
            "loop": loop, "start": start, "original_audio_db": original}
-    run_stage_command("music", inputs, raw, output, overwrite)
+    run_stage_command("music", inputs, raw, output, overwrite, reads=[track])

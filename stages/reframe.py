@@ -114,7 +114,7 @@ def command(inputs: tuple[str, ...], aspect: str, mode: str, path_out: str | Non
             continue
         if flag == "--preview" and not value.lower().endswith((".mp4", ".mov", ".mkv", ".m4v")):
             raise InputError(f"--preview {value}: must be a video file (.mp4, .mov, .mkv)")
-        resolved = str(check_output(value, inputs, overwrite).resolve())
+        resolved = str(check_output(value, inputs, overwrite, flag=flag).resolve())
         if resolved in taken:
             raise InputError(f"{flag} {value}: is also the {taken[resolved]} output")
         taken[resolved] = flag

@@ -190,12 +190,12 @@ def command(inputs: tuple[str, ...], output: str, transitions: tuple[str, ...], 
     """
     from pathlib import Path
 
-    from pipeline.clikit import check_output, emit
+    from pipeline.clikit import check_output, emit, refuse_source_as_output
     from pipeline.errors import InputError
     from pipeline.stage import validate_params
     from pipeline.timeline import is_timeline_path, load_inputs
 
-    out = check_output(output, inputs, overwrite)
+    out = check_output(output, [*inputs, *([snap_to_beats] if snap_to_beats else [])], overwrite)
     rendered = not is_timeline_path(out)
     if rendered and out.suffix.lower() not in (".mp4", ".mov", ".mkv", ".m4v"):
         raise InputError(f"-o {out}: unsupported output type '{out.suffix or '(none)'}'; "
@@ -218,6 +218,7 @@ def command(inputs: tuple[str, ...], output: str, transitions: tuple[str, ...], 
     if rendered and not no_stream_copy:
         from pipeline.render.streamcopy import stream_copy, why_not_stream_copy
 
+        refuse_source_as_output(tl, out)
         reason = why_not_stream_copy(tl)
         if reason is None:
             stream_copy(tl, out)

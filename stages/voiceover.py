@@ -88,7 +88,8 @@ class VoiceoverStage:
         tl.track("voiceover").items = vt.items_for(lines, track_path)  # replaces an earlier voiceover
         tl.provenance.append({"voiceover": "recorded" if params.audio else params.tts,
                               "voice": params.voice or "", "lines": len(lines)})
-        ctx.info(f"voiceover: {len(lines)} line(s), {float(max(ln.end for ln in lines)):.2f}s")
+        kept = [ln for ln in lines if len(ln.segment)]
+        ctx.info(f"voiceover: {len(kept)} line(s), {float(max(ln.end for ln in kept)):.2f}s")
         return tl
 
 
@@ -130,4 +131,4 @@ def command(inputs: tuple[str, ...], audio: tuple[str, ...], at: tuple[float, ..
         raise InputError("--at: more --at than --audio options")
     recorded = [{"file": f, "at": at[i] if i < len(at) else None} for i, f in enumerate(audio)]
     raw = {"script": script, "audio": recorded or None, "tts": tts, "voice": voice, "model": model, "fit": fit}
-    run_stage_command("voiceover", inputs, raw, output, overwrite)
+    run_stage_command("voiceover", inputs, raw, output, overwrite, reads=[*audio, *([script] if script else [])])

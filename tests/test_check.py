@@ -241,3 +241,16 @@ def test_pipeline_step_after_export_checks_the_outputs(clips: dict) -> None:
     ctx = StageContext(outputs=[{"path": path, "preset": "master"}])
     with pytest.raises(CheckFailed, match="resolution"):
         stage.apply(load_inputs([path]), validate_params(stage, {}, "test"), ctx)
+
+
+def test_report_and_fixed_copy_must_be_different_files(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+    from tests.media import make_clip
+
+    clip = make_clip(tmp_path / "a.mp4", duration=0.5, audio=True)
+    same = tmp_path / "same.mp4"
+    r = run_cli("check", str(clip), "--fix", "-o", str(same), "--report", str(same))
+    assert r.returncode == 2 and r.stderr.strip() == f"error: --report {same}: is also the -o output; choose another name"
+    assert not same.exists()
+    r = run_cli("presets", "show", "tiktokk")
+    assert r.returncode == 2 and r.stderr.strip() == "error: preset tiktokk: unknown preset (did you mean 'tiktok'?)"

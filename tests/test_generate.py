@@ -108,3 +108,19 @@ def test_redaction_and_retry_after() -> None:
     assert 25 <= retry_after(httpx.Response(503, headers={"Retry-After": when})) <= 31
     assert retry_after(httpx.Response(429, headers={"retry-after-ms": "250"})) == 0.25
     assert retry_after(httpx.Response(500)) is None
+
+
+def test_generate_refuses_a_non_video_output_and_negative_limits(tmp_path: Path) -> None:
+    cases = [
+        (("-o", str(tmp_path / "shot.txt")), "-o"),
+        (("-o", str(tmp_path / "shot")), "-o"),
+        (("--budget", "-1", "-o", str(tmp_path / "a.mp4")), "--budget"),
+        (("--poll-interval", "0", "-o", str(tmp_path / "b.mp4")), "--poll-interval"),
+    ]
+    for extra, named in cases:
+        r = run_cli("generate", "--prompt", "a kite", "--duration", "4", *extra)
+        assert r.returncode == 2, (extra, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1 and named in r.stderr, r.stderr
+    assert list(tmp_path.iterdir()) == []
+    r = run_cli("run", "--budget", "-1", str(tmp_path / "p.yaml"))
+    assert r.returncode == 2 and "--budget" in r.stderr

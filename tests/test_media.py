@@ -49,3 +49,22 @@ def test_probe_rejects_non_media(tmp_path: Path, content: bytes, label: str) -> 
     bad.write_bytes(content)
     with pytest.raises(InputError, match=label):
         probe(bad)
+
+
+def test_a_file_cut_short_is_bad_input_not_a_short_render(tmp_path: Path) -> None:
+    """An mp4 whose index (moov at the front) promises 4 s but whose data stops at 60 %
+    (a copy or download that was interrupted): probing names the file, so no command
+    renders a short or stalled output from it and exits 0."""
+    from tests.conftest import run_cli
+    from tests.media import ffmpeg
+
+    whole = tmp_path / "whole.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=160x90:r=30:d=4", "-f", "lavfi", "-i", "sine=d=4", "-c:v", "libx264",
+           "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart", str(whole))
+    cut = tmp_path / "cut short.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 6 // 10])
+    assert probe(whole).duration == 4
+    with pytest.raises(InputError, match=r"cut short\.mp4: truncated or damaged: its video stops at 2\.\d\ds of 4\.00s"):
+        probe(cut)
+    r = run_cli("stitch", str(cut), str(whole), "-o", str(tmp_path / "joined.mp4"))
+    assert r.returncode == 2 and "truncated" in r.stderr and not (tmp_path / "joined.mp4").exists()

@@ -99,3 +99,16 @@ def test_rate_above_the_preset_maximum_drops_frames_evenly() -> None:
     assert output_fps(Fraction(60000, 1001), cap) == Fraction(30000, 1001)
     assert output_fps(Fraction(45), cap) == 30  # no even division near the cap
     assert get_preset("instagram-reels").settings(Fraction(50)).fps == 25
+
+
+def test_a_user_preset_with_an_unknown_x264_speed_is_bad_input(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+    from tests.media import make_clip, write_preset
+
+    clip = make_clip(tmp_path / "a.mp4", duration=0.5)
+    path = write_preset(tmp_path / "presets", "typo", x264_preset="veryfsat")
+    r = run_cli("export", str(clip), "-p", "typo", "-o", str(tmp_path / "out"), env={"REELFORGE_PRESETS": str(tmp_path / "presets")})
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines() == [f"error: {path}: x264_preset 'veryfsat' is not one of "
+                                             "ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow, placebo"]
+    assert not (tmp_path / "out").exists()

@@ -295,3 +295,31 @@ def test_trimmed_clips_in_a_sequence_render_their_windows(clips: dict, tmp_path:
     assert path[15][1] - path[14][1] > 200  # the cut, 0.5 s into the trimmed clip
     errs = [np.abs(s[y:y + 360, x:x + 202].astype(np.int16) - g).mean() for s, (_, x, y), g in zip(src, path, got)]
     assert max(errs) < 3.0
+
+
+def test_long_crop_paths_render_in_ffmpeg_at_every_recorded_position() -> None:
+    """A path of hundreds of knots (a long, busy shot): ffmpeg's crop must accept the
+    expression and put the window at the stored position on every frame. The source's
+    brightness is its column number, so each output frame's first pixel is its x."""
+    import subprocess
+
+    import ffmpeg
+
+    from pipeline.render.crop import fit_linear_pieces, linear_expression
+    from pipeline.tools import ffmpeg_exe
+
+    rng = np.random.default_rng(11)
+    n, fps = 240, 30
+    xs = [int(v) for v in rng.integers(0, 240, n)]
+    ts = [i / fps for i in range(n)]
+    knots = fit_linear_pieces(ts, xs)
+    assert len(knots) > 150
+    src = ffmpeg.input(f"nullsrc=s=256x2:r={fps}:d={n / fps}", f="lavfi").video
+    v = (src.filter("format", "gray").filter("geq", lum="X")
+         .filter("crop", 16, 2, linear_expression(knots), 0, exact=1))
+    argv = ffmpeg.output(v, "pipe:", f="rawvideo", pix_fmt="gray").global_args("-v", "error").compile(cmd=ffmpeg_exe())
+    res = subprocess.run(argv, capture_output=True)
+    assert res.returncode == 0, res.stderr.decode()[-500:]
+    frames = np.frombuffer(res.stdout, np.uint8).reshape(-1, 2, 16)
+    assert len(frames) == n
+    assert [int(f[0, 0]) for f in frames] == xs

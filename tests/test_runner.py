@@ -185,3 +185,23 @@ def test_live_table(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run_file_results(path, live=True, quiet=False, summary=True)
     err = capsys.readouterr().err
     assert "cached" in err and "1 cached" in err
+
+
+def test_run_json_stdout_is_one_document_even_when_user_code_prints(tmp_path: Path) -> None:
+    import json
+
+    make_clip(tmp_path / "in put.mp4", duration=0.5)
+    (tmp_path / "noisy fx.py").write_text("def inv(frame):\n    print('frame!')\n    return 255 - frame\n")
+    (tmp_path / "p.yaml").write_text(textwrap.dedent("""\
+        name: noisy
+        inputs: ["in put.mp4"]
+        steps:
+          - effect: {clip: 1, function: "noisy fx.py:inv"}
+          - export: {presets: [web-preview], dir: out}
+        """))
+    r = run_cli("run", "--json", str(tmp_path / "p.yaml"))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert isinstance(doc, list) and len(doc) == 1
+    assert "frame!" in r.stderr
+    assert (tmp_path / "out" / "noisy.web-preview.mp4").is_file()

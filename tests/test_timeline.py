@@ -75,3 +75,40 @@ def test_load_inputs_mixes_media_and_timelines(tmp_path: Path, two_clips: list[P
     assert [Path(c.source).name for c in tl.video] == ["a.mp4", "b.mp4"]
     assert tl.canvas.fps == Fraction(30000, 1001)
     assert isinstance(tl.video[0], Clip)
+
+
+def test_an_edit_whose_source_was_deleted_is_bad_input_for_every_command(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    gone = make_clip(tmp_path / "gone [1].mp4", duration=1.0, audio=True)
+    kept = make_clip(tmp_path / "kept.mp4", duration=1.0, audio=True)
+    seq = tmp_path / "seq.timeline.json"
+    assert run_cli("stitch", str(kept), str(gone), "-o", str(seq)).returncode == 0
+    gone.unlink()
+    with pytest.raises(InputError, match=r"gone \[1\]\.mp4 no longer exists"):
+        load_inputs([seq])
+    out = tmp_path / "out"
+    for args in (("export", str(seq), "-p", "web-preview", "-o", str(out)),
+                 ("reframe", str(seq), "--aspect", "1:1", "-o", str(out / "r.mp4")),
+                 ("music", str(seq), "--track", str(kept), "-o", str(out / "m.timeline.json"))):
+        r = run_cli(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert r.stderr.strip().splitlines() == [f"error: {seq}: its source {gone} no longer exists"], r.stderr
+    assert not out.exists()
+
+
+def test_a_canvas_larger_than_any_encoder_takes_is_bad_input(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+    from tests.media import write_preset
+
+    clip = make_clip(tmp_path / "a.mp4", duration=0.5)
+    r = run_cli("stitch", str(clip), "--size", "100000x100000", "-o", str(tmp_path / "big.timeline.json"))
+    assert r.returncode == 2 and r.stderr.strip() == "error: --size 100000x100000: too large (at most 8192 px a side)"
+    tl = timeline_from_media([clip])
+    tl.canvas.width = 20000
+    with pytest.raises(InputError, match="too large"):
+        tl.validate()
+    write_preset(tmp_path / "presets", "huge", width=20000, height=10000)
+    r = run_cli("export", str(clip), "-p", "huge", "-o", str(tmp_path / "out"), env={"REELFORGE_PRESETS": str(tmp_path / "presets")})
+    assert r.returncode == 2 and "too large" in r.stderr and not (tmp_path / "out").exists()
+    assert not (tmp_path / "big.timeline.json").exists()

@@ -264,3 +264,37 @@ def test_missing_key_exit_2(two_shots: Timeline, tmp_path: Path) -> None:
     res = run_cli("voiceover", str(tmp_path / "in.timeline.json"), "--script", str(tmp_path / "vo.txt"),
                   "--tts", "openai", "-o", str(tmp_path / "o.timeline.json"), env={"OPENAI_API_KEY": ""})
     assert res.returncode == 2 and "OPENAI_API_KEY" in res.stderr
+
+
+def test_local_speech_words_are_spelled_as_the_script_wrote_them() -> None:
+    """Caption words keep the script's punctuation and symbols: espeak-ng's word events
+    drop them ("It's" came out as "It", "50%" as "50 %", quotes and brackets vanished)."""
+    from pipeline.providers.speech_local import synthesize
+
+    text = 'It\'s 50% off: "now" [yes]; a\\b, é ü. — Trailforge.'
+    _, rate, words = synthesize(text)
+    assert [w["text"] for w in words] == ["It's", "50%", "off:", '"now"', "[yes];", "a\\b,", "é", "ü. —", "Trailforge."]
+    starts = [w["start"] for w in words]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts)
+    assert all(w["end"] >= w["start"] for w in words)
+
+
+def test_a_line_placed_far_past_the_picture_is_dropped_or_refused(tmp_path: Path) -> None:
+    """--at far past the end: with --fit warn the line (never heard) is dropped, not laid
+    on hours of silence; --fit extend refuses to hold the picture for hours."""
+    from tests.conftest import run_cli
+    from tests.media import make_clip
+
+    clip = make_clip(tmp_path / "a.mp4", duration=1.0)
+    voice = make_clip(tmp_path / "v.mp4", duration=0.5, audio=True)
+    out = tmp_path / "vo.timeline.json"
+    r = run_cli("voiceover", str(clip), "--audio", str(voice), "--audio", str(voice), "--at", "0.1", "--at", "100000",
+                "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "dropped" in r.stderr and "1 line(s)" in r.stderr
+    tl = Timeline.load(out)
+    items = tl.track("voiceover").items
+    assert len(items) == 1 and items[0].start == Fraction(1, 10)
+    r = run_cli("voiceover", str(clip), "--audio", str(voice), "--at", "1e20", "--fit", "extend", "-o", str(tmp_path / "x.timeline.json"))
+    assert r.returncode == 2 and "at most 600s" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.timeline.json").exists()

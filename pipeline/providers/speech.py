@@ -18,6 +18,9 @@ from .http import make_client, redact, register_secret, request
 
 PROVIDERS = ("local", "openai", "elevenlabs")
 CACHE_VERSION = 1
+# Local speech costs nothing to redo: its own version, so a change to it never discards
+# paid-for lines. 2: word timings spelled as the script wrote them.
+LOCAL_VERSION = 2
 SPEECH_ATTEMPTS = 4
 SPEECH_MAX_WAIT = 60.0  # seconds: the longest Retry-After a speech request waits for
 
@@ -40,7 +43,8 @@ def speech_dir() -> Path:
 
 def speech_key(text: str, provider: str, voice: str | None, model: str | None) -> str:
     blob = json.dumps({"text": text, "provider": provider, "voice": voice or "", "model": model or "",
-                       "v": CACHE_VERSION}, sort_keys=True)
+                       "v": CACHE_VERSION if provider != "local" else f"{CACHE_VERSION}.{LOCAL_VERSION}"},
+                      sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 

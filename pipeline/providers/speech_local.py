@@ -119,19 +119,40 @@ def synthesize(text: str, voice: str | None = None, rate_wpm: int | None = None)
 
 
 def _words(text: str, events: list[tuple[int, int, int]], samples: Any, rate: int) -> list[dict]:
+    """One timed word per whitespace-separated token of `text`, spelled as the user wrote
+    it ("It's", "50%", "\"now\"", "a\\b"): espeak-ng's word events mark where each is
+    spoken but leave out punctuation and split some tokens, so an event only gives its
+    token's start time. A token espeak-ng says nothing for joins the word before it."""
+    import bisect
+    import re
+
     import numpy as np
 
-    raw = text.encode("utf-8")
     total = samples.size / rate
     loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > 300)
     sound_end = float(loud[-1] + 1) / rate if loud.size else total
-    words = []
-    for i, (ms, pos, length) in enumerate(events):
-        # text_position counts characters (1-based); slice characters, not bytes
-        chars = text[pos - 1: pos - 1 + length] if pos > 0 else ""
-        if not chars.strip():
-            chars = raw[pos - 1: pos - 1 + length].decode("utf-8", "ignore")
-        start = ms / 1000.0
-        end = events[i + 1][0] / 1000.0 if i + 1 < len(events) else sound_end
-        words.append({"text": chars.strip(), "start": round(start, 4), "end": round(max(end, start), 4)})
-    return [w for w in words if w["text"]]
+    tokens = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", text)]
+    starts = [t[0] for t in tokens]
+    first_time: dict[int, float] = {}
+    for ms, pos, _length in events:
+        if pos <= 0 or not tokens:
+            continue
+        j = max(0, bisect.bisect_right(starts, pos - 1) - 1)  # text_position counts characters, 1-based
+        if pos - 1 >= tokens[j][1] and j + 1 < len(tokens):
+            j += 1  # the event points at the space before a token
+        first_time.setdefault(j, ms / 1000.0)
+    words: list[dict] = []
+    pending = ""
+    for j, (_a, _b, tok) in enumerate(tokens):
+        if j in first_time:
+            words.append({"text": (pending + " " + tok).strip(), "start": first_time[j]})
+            pending = ""
+        elif words:
+            words[-1]["text"] += " " + tok
+        else:
+            pending = (pending + " " + tok).strip()
+    for i, w in enumerate(words):
+        end = words[i + 1]["start"] if i + 1 < len(words) else sound_end
+        w["start"] = round(w["start"], 4)
+        w["end"] = round(max(end, w["start"]), 4)
+    return words

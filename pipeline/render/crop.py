@@ -66,7 +66,19 @@ def linear_expression(knots: Sequence[tuple[float, float]], var: str = "t") -> s
         if abs(ds) > 1e-12:
             terms.append(f"{'+' if ds >= 0 else '-'}{_num(abs(ds))}*max({var}-{_num(t)},0)")
         prev = s
-    return "".join(terms)
+    return _balanced_sum(terms)
+
+
+def _balanced_sum(terms: Sequence[str]) -> str:
+    """Signed terms ('+a*...', '-b*...'; the first unsigned) as one sum nested in halves.
+    ffmpeg's expression parser silently rejects a flat sum of more than about 90 terms
+    (its tree is as deep as the sum is long), which a long smart-reframe path exceeds;
+    halves keep the depth logarithmic."""
+    if len(terms) <= 32:
+        return "".join(terms)
+    mid = len(terms) // 2
+    # A group may open with its first term's sign: ffmpeg reads "(-a*...)" and "(+a*...)".
+    return f"({_balanced_sum(terms[:mid])})+({_balanced_sum(terms[mid:])})"
 
 
 def evaluate(knots: Sequence[tuple[float, float]], t: float) -> float:
