@@ -54,6 +54,9 @@ def atomic_output(target: str | os.PathLike[str]) -> Iterator[Path]:
         if not tmp.exists():
             raise FileNotFoundError(str(tmp))
         os.replace(tmp, target)
+        from .ownership import record_written
+
+        record_written(target)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()

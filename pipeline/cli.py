@@ -223,9 +223,12 @@ def presets_show(name: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the outputs as one JSON document on stdout.")
 @click.option("--budget", type=click.FloatRange(min=0), metavar="USD",
               help="Refuse to start if generating the shots would cost more.")
+@click.option("--overwrite", "-y", is_flag=True,
+              help="Replace files at the outputs that reelforge did not write (or that were edited since).")
 @handle_errors
 def run(pipeline_file: str, dry_run: bool, force: tuple[str, ...], variants: tuple[str, ...],
-        assignments: tuple[str, ...], no_cache: bool, as_json: bool, budget: float | None) -> None:
+        assignments: tuple[str, ...], no_cache: bool, as_json: bool, budget: float | None,
+        overwrite: bool) -> None:
     """Run a pipeline file: generate its shots, apply its steps, write its outputs.
 
     Every step's result is cached by the hash of its inputs: a second run re-does only
@@ -256,7 +259,8 @@ def run(pipeline_file: str, dry_run: bool, force: tuple[str, ...], variants: tup
 
     with json_stdout(as_json) as stdout:
         results = run_file_results(pipeline_file, dry_run=dry_run, force=force, variants=variants,
-                                   variables=variables, use_cache=not no_cache, budget=budget)
+                                   variables=variables, use_cache=not no_cache, budget=budget,
+                                   overwrite=overwrite)
         if as_json:
             click.echo(json.dumps([r.summary() for r in results], indent=2, default=str), file=stdout)
 

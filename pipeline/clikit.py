@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Iterator, TextIO, TypeVar
 import click
 
 from .errors import InputError, ReelforgeError
+from .ownership import written_by_us
 from .timeline import Timeline, is_timeline_path
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -185,7 +186,7 @@ def check_output(output: str | Path, inputs: Iterable[str | Path] = (), overwrit
             raise InputError(f"{flag} {out}: is also an input; choose another output name")
     if out.exists() and out.is_dir():
         raise InputError(f"{flag} {out}: is a folder; give a file name")
-    if out.exists() and not overwrite:
+    if out.exists() and not overwrite and not written_by_us(out):
         raise InputError(f"{flag} {out}: already exists (use --overwrite to replace it)")
     return out
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .errors import CheckFailed, InputError
+from .ownership import written_by_us
 from .presets import Preset, get_preset
 from .progress import Reporter, default_reporter
 from .render.settings import OutputSettings
@@ -158,7 +159,7 @@ def export_timeline(tl: Timeline, opts: ExportOptions, reporter: Reporter | None
         for p in target_paths(out, opts):
             if p.resolve() in sources:
                 raise InputError(f"{p}: is also an input; choose another output folder or name")
-            if p.exists() and not opts.overwrite:
+            if p.exists() and not opts.overwrite and not written_by_us(p):
                 raise InputError(f"{p}: already exists (use --overwrite to replace it)")
     if opts.dry_run:
         for out in outputs:

@@ -139,7 +139,6 @@ def step_key(stage: Any, step: Step, upstream: Timeline | dict[str, Any], upstre
         "base": str(ctx.base_dir),
         # options that cannot change a result (a spending limit) stay out of the key
         "options": {k: v for k, v in ctx.options.items() if k not in RESULT_NEUTRAL_OPTIONS},
-        "overwrite": ctx.overwrite,
     })
 
 
@@ -218,7 +217,8 @@ def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (
     rows = [Row(label=s.label, stage=s.name) for s in spec.steps]
     title = spec.name + (" (dry run)" if dry_run else "")
     view = make_view(title, rows, quiet=quiet, live=live)
-    ctx = StageContext(reporter=view, base_dir=spec.base_dir, dry_run=dry_run,
+    overwrite = bool(options.pop("overwrite", False))
+    ctx = StageContext(reporter=view, base_dir=spec.base_dir, dry_run=dry_run, overwrite=overwrite,
                        options={k: v for k, v in options.items() if v is not None})
     started = time.monotonic()
     result = RunResult(name=spec.name, variant=spec.variant, timeline=empty_timeline())

@@ -42,7 +42,7 @@ class StageContext:
     work_dir: Path | None = None  # scratch space for intermediate files (synthesised speech...)
     outputs: list[dict[str, Any]] = field(default_factory=list)  # what export wrote, check found
     dry_run: bool = False
-    overwrite: bool = True
+    overwrite: bool = False  # replace existing files reelforge did not write (or that changed)
     options: dict[str, Any] = field(default_factory=dict)
 
     def resolve(self, path: str | Path) -> Path:

@@ -104,8 +104,10 @@ def test_fix_moves_the_audio_and_copies_the_video(clips: dict, cli, tmp_path: Pa
             return [bytes(pk) for pk in c.demux(video=0) if pk.size]
 
     assert packets(src) == packets(out)  # stream copy: identical video packets
+    out.write_bytes(b"kept by the user")
     again = cli("check", str(src), "--fix", "-o", str(out))
     assert again.returncode == 2 and "already exists" in again.stderr
+    assert out.read_bytes() == b"kept by the user"
     assert cli("check", str(src), "-o", str(tmp_path / "x.mp4")).returncode == 2
 
 

@@ -103,6 +103,9 @@ def test_cli_export_edit_and_otio_as_input(tmp_path: Path, monkeypatch: pytest.M
     r = run_cli("export-edit", str(seq), "-o", str(out))
     assert r.returncode == 0, r.stderr
     assert json.loads(out.read_text())["OTIO_SCHEMA"].startswith("Timeline")
+    r = run_cli("export-edit", str(seq), "-o", str(out))  # its own, unchanged: refreshed
+    assert r.returncode == 0, r.stderr
+    out.write_text(out.read_text().replace("Timeline", "Timeline", 1) + "\n")  # edited in an editor
     r = run_cli("export-edit", str(seq), "-o", str(out))
     assert r.returncode == 2 and "already exists" in r.stderr
     r = run_cli("export", str(out), "--preset", "tiny", "-o", str(tmp_path / "render"))

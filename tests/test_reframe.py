@@ -220,6 +220,7 @@ def test_preview_and_cli_errors(clips: dict, tmp_path: Path) -> None:
     assert probe(str(prev)).v.display_size == (W, H) and out.exists()
     bad = run_cli("reframe", str(path), "--aspect", "3:2", "-o", str(tmp_path / "x.mp4"))
     assert bad.returncode == 2 and "--aspect" in bad.stderr
+    out.write_text(out.read_text() + " ")  # the user changed it: it is theirs now
     again = run_cli("reframe", str(path), "--aspect", "1:1", "-o", str(out))
     assert again.returncode == 2 and "already exists" in again.stderr and "Traceback" not in again.stderr
     res = run_cli("reframe", str(path), "--aspect", "1:1", "--preview", str(tmp_path / "p.txt"), "-o", str(tmp_path / "y.timeline.json"))

@@ -98,9 +98,32 @@ def test_missing_or_changed_output_is_rendered_again(project: Path, test_stages)
     out.unlink()
     states = run(path)[0].states
     assert states["export"] == "done" and states["bed"] == "cached" and out.exists()
+    # an output edited by hand is the user's now: never replaced without overwrite
     out.write_bytes(b"edited by hand")
-    assert run(path)[0].states["export"] == "done"
+    from pipeline.errors import InputError
+
+    with pytest.raises(InputError, match="already exists"):
+        run(path)
+    assert out.read_bytes() == b"edited by hand"
+    assert run(path, overwrite=True)[0].states["export"] == "done"
     assert probe(out).v.width == 320
+
+
+def test_a_file_reelforge_did_not_write_is_never_replaced(project: Path, test_stages) -> None:  # noqa: ANN001, F811
+    path = write(project, PIPE)
+    mine = project / "out" / "promo.tiny.mp4"
+    mine.parent.mkdir(parents=True, exist_ok=True)
+    mine.write_bytes(b"the user's own file")
+    from pipeline.errors import InputError
+
+    with pytest.raises(InputError, match="already exists"):
+        run(path)
+    assert mine.read_bytes() == b"the user's own file"
+    # what reelforge wrote itself is refreshed by the next run without asking
+    mine.unlink()
+    run(path)
+    run(path, force=["export"])
+    assert probe(mine).v.width == 320
 
 
 def test_force(project: Path, test_stages) -> None:  # noqa: ANN001, F811
