@@ -85,8 +85,7 @@ def plan_outputs(tl: Timeline, opts: ExportOptions, reporter: Reporter) -> list[
     from .reframing import reframe_timeline
 
     tl.validate()
-    if not tl.video:
-        raise InputError("export: the timeline has no clips")
+    tl.require_clips("export")
     presets = [get_preset(n) for n in dict.fromkeys(opts.presets)]
     limits = check_durations(tl, presets, opts.trim_to_limit)
     encoder = choose_encoder(opts.encoder, reporter)

@@ -296,3 +296,20 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
     if st.st_size == 0:
         raise InputError(f"{p}: file is empty")
     return _probe_cached(str(p.resolve()), st.st_mtime_ns, st.st_size)
+
+
+def probe_audio_source(path: str | os.PathLike[str], option: str) -> MediaInfo:
+    """Probe a file that must carry sound (a music track, a file to take beats from);
+    any problem is an InputError naming `option` and the file."""
+    from .errors import ReelforgeError
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{option} {p}: no such file")
+    try:
+        info = probe(p)
+    except ReelforgeError as exc:
+        raise InputError(f"{option} {p}: not readable media ({exc})") from None
+    if not info.has_audio:
+        raise InputError(f"{option} {p}: the file has no audio")
+    return info

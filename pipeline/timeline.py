@@ -206,6 +206,11 @@ class Timeline:
     def frame_count(self) -> int:
         return frames_in(self.duration, self.canvas.fps)
 
+    def require_clips(self, what: str) -> None:
+        """InputError when there is no clip yet for `what` (a stage name) to work on."""
+        if not self.video:
+            raise InputError(f"{what}: the timeline has no clips yet (add it after generate or stitch)")
+
     def track(self, role: str) -> AudioTrack:
         """The audio track for a role, created empty when missing."""
         if role not in self.audio:

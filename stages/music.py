@@ -33,24 +33,16 @@ class MusicStage:
     Params: ClassVar[type[BaseModel]] = MusicParams
 
     def apply(self, tl: Timeline, params: BaseModel, ctx: StageContext) -> Timeline:
-        from pipeline.errors import InputError, ReelforgeError
-        from pipeline.media import probe
+        from pipeline.errors import InputError
+        from pipeline.media import probe_audio_source
         from pipeline.musicbed import bed_item
         from pipeline.timebase import to_fraction
         from pipeline.timeline import Ducking
 
         assert isinstance(params, MusicParams)
-        if not tl.video:
-            raise InputError("music: the timeline has no clips yet (add it after generate or stitch)")
+        tl.require_clips("music")
         path = ctx.resolve(params.track)
-        if not path.is_file():
-            raise InputError(f"--track {path}: no such file")
-        try:
-            info = probe(path)
-        except ReelforgeError as exc:
-            raise InputError(f"--track {path}: not readable media ({exc})") from None
-        if not info.has_audio:
-            raise InputError(f"--track {path}: the file has no audio")
+        info = probe_audio_source(path, "--track")
         start = to_fraction(params.start)
         need = tl.duration - start
         if need <= 0:

@@ -121,14 +121,10 @@ class StitchStage:
 
         from pipeline import sequence
         from pipeline.analysis.beats import beat_times
-        from pipeline.media import probe
+        from pipeline.media import probe_audio_source
         from pipeline.timeline import Marker
 
-        info = probe(music)
-        if not info.has_audio:
-            from pipeline.errors import InputError
-
-            raise InputError(f"--snap-to-beats {music}: has no audio stream")
+        probe_audio_source(music, "--snap-to-beats")
         beats = beat_times(music)["beats"]
         if not beats:
             ctx.warn(f"snap to beats: no beats found in {music}; cuts left where they are")

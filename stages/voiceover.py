@@ -55,8 +55,7 @@ class VoiceoverStage:
         from pipeline.tools import cache_dir, read_text_file
 
         assert isinstance(params, VoiceoverParams)
-        if not tl.video:
-            raise InputError("voiceover: the timeline has no clips yet (add it after generate or stitch)")
+        tl.require_clips("voiceover")
         tl = tl.copy()
         rate = tl.canvas.sample_rate
         if params.script:
