@@ -31,9 +31,10 @@ def mix_argv(tl: Timeline, sample_rate: int, out: Path) -> list[str]:
     """ffmpeg argv rendering only the timeline's final audio mix to a float WAV."""
     import ffmpeg
 
-    from .render.audio import clip_audio, mix, silence_spec
-    from .render.graph import InputPool, clip_spans, frames_to_samples, total_frames
-    from .render.tracks import reserve_tracks
+    from .render.audio import silence_spec
+    from .render.graph import InputPool, clip_sounds, frames_to_samples, total_frames
+    from .render.tracks import mix_tracks, reserve_tracks
+    from .render.transitions import join_sound
     from .tools import ffmpeg_exe
 
     fps = tl.canvas.fps
@@ -42,19 +43,10 @@ def mix_argv(tl: Timeline, sample_rate: int, out: Path) -> list[str]:
     for clip in tl.video:
         pool.reserve(InputPool.clip_key(clip) if clip.has_audio else silence, "a")
     reserve_tracks(pool, tl, sample_rate)
-    parts = []
-    for clip, (f0, n) in zip(tl.video, clip_spans(tl, fps)):
-        samples = frames_to_samples(f0 + n, fps, sample_rate) - frames_to_samples(f0, fps, sample_rate)
-        if clip.has_audio:
-            parts.append(clip_audio(pool.take(InputPool.clip_key(clip), "a"), clip, sample_rate, samples))
-        else:
-            parts.append(pool.take(silence, "a").filter("atrim", end_sample=samples))
+    # the same sound the render makes: each clip's, cross-faded at transitions, then mixed
+    a = join_sound(tl, clip_sounds(tl, fps, sample_rate, pool), fps, sample_rate)
     total = frames_to_samples(total_frames(tl, fps), fps, sample_rate)
-    # Transitions overlap clips; for measuring, the clips' sound is simply butted (the
-    # overlap is cut from the end), which changes the integrated loudness negligibly.
-    a = parts[0] if len(parts) == 1 else ffmpeg.concat(*parts, v=0, a=1)
-    a = a.filter("apad", whole_len=total).filter("atrim", end_sample=total)
-    a = mix(tl, a, sample_rate, total, pool)
+    a = mix_tracks(tl, a, sample_rate, total, pool)
     node = ffmpeg.output(a, str(out), acodec="pcm_f32le", ar=sample_rate, ac=2, f="wav")
     node = node.global_args("-hide_banner", "-nostdin", "-v", "error").overwrite_output()
     return node.compile(cmd=ffmpeg_exe())

@@ -3,6 +3,7 @@ measured independently (pyloudnorm and 4x oversampling with scipy)."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,26 @@ def test_export_meets_targets_with_voice_and_music(tmp_path: Path, presets: Path
         assert peak <= ceiling, (name, peak)
         vdur, adur = stream_durations(out)
         assert abs(vdur - 6) < 0.04
+
+
+def test_mix_with_long_crossfades_is_measured_as_rendered(tmp_path: Path, presets: Path) -> None:
+    """Two loud clips joined by long dissolves: the plan measures the cross-faded sound the
+    render makes, so the exported file lands on target."""
+    a = make_clip(tmp_path / "a.mp4", duration=2.0, audio=True, tone=200.0)
+    b = make_clip(tmp_path / "b.mp4", duration=2.0, audio=True, tone=300.0)
+    c = make_clip(tmp_path / "c.mp4", duration=2.0, audio=True, tone=400.0)
+    seq = tmp_path / "seq.timeline.json"
+    r = run_cli("stitch", str(a), str(b), str(c), "--transition", "dissolve:0.9", "-o", str(seq))
+    assert r.returncode == 0, r.stderr
+    r = run_cli("export", str(seq), "-p", "tiny-14", "-o", str(tmp_path / "out"),
+                env={"REELFORGE_PRESETS": str(presets)})
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "out" / "seq.tiny-14.mp4"
+    lufs, peak = _measure(out)
+    assert abs(lufs + 14.0) <= 0.5, lufs
+    assert peak <= -1.0
+    vdur, adur = stream_durations(out)
+    assert vdur == Fraction(21, 5) and adur is not None and abs(adur - vdur) <= Fraction(1, 30)
 
 
 def test_peaky_quiet_mix_is_limited_not_compressed(tmp_path: Path, presets: Path) -> None:

@@ -1,10 +1,11 @@
-"""Audio: each clip's own sound (or silence) as exact sample counts, and the final mix."""
+"""Audio: each clip's own sound (or silence) as exact sample counts; the mix of the
+tracks is compiled by pipeline.render.tracks."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..timeline import Clip, Timeline
+from ..timeline import Clip
 
 
 def _normalise(a: Any, sample_rate: int) -> Any:
@@ -24,14 +25,3 @@ def clip_audio(stream: Any, clip: Clip, sample_rate: int, samples: int) -> Any:
     """The clip's own sound as exactly `samples` stereo samples."""
     a = _normalise(stream, sample_rate)
     return a.filter("apad").filter("atrim", end_sample=samples).filter("asetpts", "PTS-STARTPTS")
-
-
-def mix(tl: Timeline, original: Any, sample_rate: int, total_samples: int, pool: Any) -> Any:
-    """Mix the clips' own sound with the timeline's other audio tracks.
-
-    The foundation mixes the original track only (its gain or mute); richer tracks are
-    compiled by pipeline.render.tracks when present.
-    """
-    from . import tracks
-
-    return tracks.mix_tracks(tl, original, sample_rate, total_samples, pool)

@@ -12,8 +12,8 @@ import ffmpeg
 from ..timebase import frames_in, samples_in, seconds_arg
 from ..timeline import Timeline
 from ..tools import ffmpeg_exe
-from .audio import clip_audio, mix, silence_spec
-from .tracks import reserve_tracks
+from .audio import clip_audio, silence_spec
+from .tracks import mix_tracks, reserve_tracks
 from .join import join
 from .settings import OutputSettings
 from .video import clip_video
@@ -123,23 +123,27 @@ def compose(tl: Timeline, frame: Frame, pool: InputPool | None = None) -> tuple[
     if pool is None:
         pool = InputPool()
         reserve_timeline(pool, tl, frame)
-    segments = []
-    for clip, (f0, n) in zip(tl.video, clip_spans(tl, frame.fps)):
-        key = InputPool.clip_key(clip)
-        v = clip_video(pool.take(key, "v"), clip, frame.width, frame.height, frame.fps, n, tl.fit)
-        samples = frames_to_samples(f0 + n, frame.fps, frame.sample_rate) - frames_to_samples(
-            f0, frame.fps, frame.sample_rate
-        )
+    pictures = [clip_video(pool.take(InputPool.clip_key(clip), "v"), clip, frame.width, frame.height,
+                           frame.fps, n, tl.fit)
+                for clip, (_, n) in zip(tl.video, clip_spans(tl, frame.fps))]
+    sounds = clip_sounds(tl, frame.fps, frame.sample_rate, pool)
+    v, a = join(tl, list(zip(pictures, sounds)), frame.fps, frame.sample_rate)
+    total = frames_to_samples(total_frames(tl, frame.fps), frame.fps, frame.sample_rate)
+    return v, mix_tracks(tl, a, frame.sample_rate, total, pool)
+
+
+def clip_sounds(tl: Timeline, fps: Fraction, sample_rate: int, pool: InputPool) -> list[Any]:
+    """Each clip's own sound (silence where it has none) as exactly the samples its frames
+    span on the timeline at `fps`. Inputs come from `pool` (reserved by reserve_timeline)."""
+    sounds = []
+    for clip, (f0, n) in zip(tl.video, clip_spans(tl, fps)):
+        samples = frames_to_samples(f0 + n, fps, sample_rate) - frames_to_samples(f0, fps, sample_rate)
         if clip.has_audio:
-            a = clip_audio(pool.take(key, "a"), clip, frame.sample_rate, samples)
+            sounds.append(clip_audio(pool.take(InputPool.clip_key(clip), "a"), clip, sample_rate, samples))
         else:
-            a = pool.take(InputPool.lavfi_key(silence_spec(frame.sample_rate)), "a").filter(
-                "atrim", end_sample=samples)
-        segments.append((v, a))
-    v, a = join(tl, segments, frame.fps, frame.sample_rate)
-    total = total_frames(tl, frame.fps)
-    a = mix(tl, a, frame.sample_rate, frames_to_samples(total, frame.fps, frame.sample_rate), pool)
-    return v, a
+            sounds.append(pool.take(InputPool.lavfi_key(silence_spec(sample_rate)), "a").filter(
+                "atrim", end_sample=samples))
+    return sounds
 
 
 def output_frame(tl: Timeline, s: OutputSettings) -> Frame:

@@ -62,28 +62,46 @@ def join_with_transitions(
     """
     import ffmpeg
 
-    from .graph import clip_spans, frames_to_samples
+    from .graph import clip_spans
 
     fps = fps or tl.canvas.fps
-    sample_rate = sample_rate or tl.canvas.sample_rate
     spans = clip_spans(tl, fps)
-    v, a = segments[0]
+    v = segments[0][0]
     for i in range(1, len(segments)):
-        nv, na = segments[i]
+        nv = segments[i][0]
         tr = tl.video[i - 1].transition
         f0 = spans[i][0]
-        prev_end = spans[i - 1][0] + spans[i - 1][1]
-        overlap = prev_end - f0
+        overlap = spans[i - 1][0] + spans[i - 1][1] - f0
         if tr.is_cut or overlap <= 0:
-            joined = ffmpeg.concat(v, a, nv, na, v=1, a=1).node
             # concat answers in microseconds; xfade needs both inputs in the same time base.
-            v, a = joined[0].filter("settb", fmt_fraction(1 / fps)), joined[1]
+            v = ffmpeg.concat(v, nv, v=1, a=0).filter("settb", fmt_fraction(1 / fps))
             continue
         v = ffmpeg.filter(
             [v, nv], "xfade", transition=tr.kind,
             duration=seconds_arg(Fraction(overlap) / fps),
             offset=seconds_arg(Fraction(f0) / fps),
         )
+    return v, join_sound(tl, [a for _, a in segments], fps, sample_rate)
+
+
+def join_sound(tl: Timeline, parts: list[Any], fps: Fraction | None = None, sample_rate: int | None = None) -> Any:
+    """Join each clip's exact-length sound: butted at cuts, cross-faded (acrossfade) over
+    the span of each transition, so the sound lasts exactly as long as the picture."""
+    import ffmpeg
+
+    from .graph import clip_spans, frames_to_samples
+
+    fps = fps or tl.canvas.fps
+    sample_rate = sample_rate or tl.canvas.sample_rate
+    spans = clip_spans(tl, fps)
+    a = parts[0]
+    for i in range(1, len(parts)):
+        tr = tl.video[i - 1].transition
+        f0 = spans[i][0]
+        prev_end = spans[i - 1][0] + spans[i - 1][1]
+        if tr.is_cut or prev_end <= f0:
+            a = ffmpeg.concat(a, parts[i], v=0, a=1)
+            continue
         ns = frames_to_samples(prev_end, fps, sample_rate) - frames_to_samples(f0, fps, sample_rate)
-        a = ffmpeg.filter([a, na], "acrossfade", ns=ns, c1="tri", c2="tri")
-    return v, a
+        a = ffmpeg.filter([a, parts[i]], "acrossfade", ns=ns, c1="tri", c2="tri")
+    return a
