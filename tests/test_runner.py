@@ -70,13 +70,34 @@ def test_second_run_from_cache_and_fast(project: Path, test_stages) -> None:  # 
     assert TrimStage.calls == 1 and BedStage.calls == 1
 
 
+def bed_tones(out: Path) -> tuple[float, float]:
+    """Spectral level (dB) at 300 Hz and at 500 Hz over the bed's span (0.1-0.4 s) of `out`."""
+    import numpy as np
+
+    from pipeline.analysis.audio import decode_audio
+
+    y = decode_audio(str(out), sample_rate=48000, mono=True, start=0.1, duration=0.3).astype(np.float64)
+    spec = np.abs(np.fft.rfft(y * np.hanning(y.size)))
+    freqs = np.fft.rfftfreq(y.size, 1 / 48000)
+
+    def at(hz: float) -> float:
+        return float(20 * np.log10(spec[np.abs(freqs - hz) < 10].max() + 1e-12))
+
+    return at(300.0), at(500.0)
+
+
 def test_changing_music_reruns_only_music_and_after(project: Path, test_stages) -> None:  # noqa: ANN001, F811
     path = write(project, PIPE)
     run(path)
+    out = project / "out" / "promo.tiny.mp4"
+    old_300, old_500 = bed_tones(out)
+    assert old_300 - old_500 > 20  # the 300 Hz bed is in the output
     # new music content at the same path: only the music step and what follows re-run
     make_clip(project / "bed.wav.mp4", duration=1.0, audio=True, tone=500)
     states = run(path)[0].states
     assert states == {"effect": "cached", "trimlast": "cached", "bed": "done", "export": "done"}
+    new_300, new_500 = bed_tones(out)  # and the output really carries the new music
+    assert new_500 - new_300 > 20, (new_300, new_500)
     # one parameter of the bed step
     path.write_text(path.read_text().replace('bed: {track: "${music}"}', 'bed: {track: "${music}", gain_db: -3}'))
     states = run(path)[0].states
