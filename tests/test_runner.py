@@ -107,9 +107,18 @@ def test_changing_music_reruns_only_music_and_after(project: Path, test_stages) 
     assert states == {"effect": "cached", "trimlast": "done", "bed": "done", "export": "done"}
     assert frames_of(project / "out" / "promo.tiny.mp4") == 68  # 30 + 30 + round(7.5)
     # the user's effect code changed: the effect re-runs
+    import numpy as np
+
+    from pipeline.analysis.frames import frame_at
+
+    src = frame_at(str(project / "clip2.mp4"), 0.5, width=160).astype(int)
+    out = project / "out" / "promo.tiny.mp4"
+    assert np.abs(frame_at(str(out), 1.5, width=160).astype(int) - (255 - src)).mean() < 12  # inverted
     (project / "fx.py").write_text("def invert(frame):\n    return frame // 2\n")
     states = run(path, variables={"cut": 0.25})[0].states
     assert states["effect"] == "done" and states["export"] == "done"
+    halved = frame_at(str(out), 1.5, width=160).astype(int)  # the output shows the new code's picture
+    assert np.abs(halved - src // 2).mean() < 12 and np.abs(halved - (255 - src)).mean() > 40
 
 
 def test_missing_or_changed_output_is_rendered_again(project: Path, test_stages) -> None:  # noqa: ANN001, F811
