@@ -333,6 +333,12 @@ def test_size_cap_only_where_the_peak_rate_could_overflow() -> None:
     video = parse_rate(capped.video_bitrate)
     total_mb = (video + parse_rate(s.audio_bitrate)) * 600 / 8 / 1e6
     assert 0.9 * 500 < total_mb < 500
+    # the same sum from the strings ffmpeg receives, read here rather than by parse_rate
+    import re
+
+    rates = [capped.video_bitrate, s.audio_bitrate]
+    assert all(re.fullmatch(r"\d+k", r) for r in rates), rates
+    assert 0.9 * 500 < sum(int(r[:-1]) * 1000 for r in rates) * 600 / 8 / 1e6 < 500
 
 
 def test_trim_timeline_cuts_clips_audio_and_transitions(tmp_path: Path) -> None:
