@@ -55,6 +55,14 @@ def test_pipeline_from_file_run(project: Path) -> None:
     assert isinstance(report.timeline, Timeline)
     for o in report.outputs:
         assert frames_of(Path(o["path"])) == 60
+    # each variant's picture: clip 2 inverted in a, tinted red in b (measured in the files)
+    src = frame_at(project / "clip2.mp4", 0.5, width=160).astype(int)
+    a = frame_at(project / "out" / "spot-a.tiny.mp4", 1.5, width=160).astype(int)
+    b = frame_at(project / "out" / "spot-b.tiny.mp4", 1.5, width=160).astype(int)
+    assert np.abs(a - (255 - src)).mean() < 12
+    tinted = src.copy()
+    tinted[..., 0] = np.clip(tinted[..., 0] + 127, 0, 255)
+    assert np.abs(b - tinted).mean() < 12 and np.abs(b - a).mean() > 40
     again = Pipeline.from_file(path, variants=["b"]).run()
     assert set(again.results[0].states.values()) == {"cached"}
 

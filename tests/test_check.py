@@ -150,17 +150,32 @@ def test_preset_delivery(clips: dict, cli, tmp_path: Path) -> None:
     assert not checks["resolution"]["passed"] and checks["video_codec"]["passed"]
     assert checks["pixel_format"]["passed"] and checks["duration_limit"]["passed"]
     assert not checks["integrated_loudness"]["passed"]  # the test clip is far below -14 LUFS
+    # The clip's loudness measured independently (pyloudnorm, BS.1770 on the decoded sound),
+    # not by the code under test: the reported figure must agree with it.
+    import numpy as np
+    import pyloudnorm
+
+    from pipeline.analysis.audio import decode_audio
+
+    measured = pyloudnorm.Meter(48000).integrated_loudness(
+        decode_audio(path, sample_rate=48000, mono=False).astype(np.float64))
+    assert abs(doc["integrated_lufs"] - measured) <= 0.5, (doc["integrated_lufs"], measured)
+    assert measured < -16  # so the tiktok failure above is a real one (-14 ±1 LU)
     user = tmp_path / "presets"
     user.mkdir()
-    (user / "tiny.toml").write_text('name = "tiny"\ndescription = "t"\nplatform = "t"\naspect = "16:9"\n'
-                                    'width = 160\nheight = 90\nmax_fps = 30\nchannels = 1\n'
-                                    f'loudness_lufs = {round(doc["integrated_lufs"])}\ntrue_peak_dbtp = -1.0\n'
-                                    'max_duration = 4.0\n')
+    for name, target in (("tiny", measured), ("tiny-loud", measured + 2.5)):
+        (user / f"{name}.toml").write_text(f'name = "{name}"\ndescription = "t"\nplatform = "t"\naspect = "16:9"\n'
+                                           'width = 160\nheight = 90\nmax_fps = 30\nchannels = 1\n'
+                                           f'loudness_lufs = {target:.1f}\ntrue_peak_dbtp = -1.0\n'
+                                           'max_duration = 4.0\n')
     proc = cli("check", path, "--json", "--preset", "tiny", env={"REELFORGE_PRESETS": str(user)})
     doc2 = json.loads(proc.stdout)
     checks = {c["name"]: c for c in doc2["checks"]}
     assert checks["resolution"]["passed"] and checks["integrated_loudness"]["passed"]
     assert not checks["duration_limit"]["passed"] and proc.returncode == 1  # 5 s > 4 s
+    # 2.5 LU away from the real loudness is outside the tolerance
+    loud = json.loads(cli("check", path, "--json", "--preset", "tiny-loud", env={"REELFORGE_PRESETS": str(user)}).stdout)
+    assert not next(c for c in loud["checks"] if c["name"] == "integrated_loudness")["passed"]
 
 
 def _timeline(tmp_path: Path):  # noqa: ANN202

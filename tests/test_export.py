@@ -184,12 +184,24 @@ def test_export_calls_loudness_plan_and_reframes_other_aspects(tmp_path: Path, m
     assert {m for _, _, m in reframes} == {"smart"}
 
 
-def test_encoder_choice_falls_back_to_x264() -> None:
+def test_encoder_choice_falls_back_to_x264(tmp_path: Path) -> None:
     from pipeline.encoders import choose_encoder, nvenc_works
 
     assert choose_encoder("libx264") == "libx264"
-    expected = "h264_nvenc" if nvenc_works() else "libx264"
+    # Whether NVENC really works here, found by encoding a real file with it (not by asking
+    # the code under test): "auto" must pick it exactly when it works, else libx264.
+    trial = tmp_path / "nvenc.mp4"
+    nvenc = subprocess.run([ffmpeg_exe(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=256x144:r=30:d=0.2",
+                            "-c:v", "h264_nvenc", str(trial)], capture_output=True).returncode == 0
+    nvenc = nvenc and probe(trial).v.codec == "h264" and probe(trial).v.frames == 6
+    expected = "h264_nvenc" if nvenc else "libx264"
+    assert nvenc_works() == nvenc
     assert choose_encoder("auto") == expected and choose_encoder("h264_nvenc") == expected
+    # and the encoder chosen really writes H.264 here
+    made = tmp_path / "chosen.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=256x144:r=30:d=0.2", "-c:v", choose_encoder("auto"), "-pix_fmt", "yuv420p",
+           str(made))
+    assert probe(made).v.codec == "h264" and probe(made).v.frames == 6
 
 
 # ---- captions and covers -----------------------------------------------------------------
@@ -321,6 +333,12 @@ def test_size_cap_only_where_the_peak_rate_could_overflow() -> None:
     video = parse_rate(capped.video_bitrate)
     total_mb = (video + parse_rate(s.audio_bitrate)) * 600 / 8 / 1e6
     assert 0.9 * 500 < total_mb < 500
+    # the same sum from the strings ffmpeg receives, read here rather than by parse_rate
+    import re
+
+    rates = [capped.video_bitrate, s.audio_bitrate]
+    assert all(re.fullmatch(r"\d+k", r) for r in rates), rates
+    assert 0.9 * 500 < sum(int(r[:-1]) * 1000 for r in rates) * 600 / 8 / 1e6 < 500
 
 
 def test_trim_timeline_cuts_clips_audio_and_transitions(tmp_path: Path) -> None:

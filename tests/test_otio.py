@@ -60,6 +60,11 @@ def test_editor_view_is_frame_accurate(edit, tmp_path: Path) -> None:  # noqa: A
     assert (t2.in_offset.value, t2.out_offset.value) == (3, 4)
     assert t1.transition_type == otio.schema.TransitionTypes.SMPTE_Dissolve
     assert video.duration().value == pytest.approx(float(edit.duration * fps))
+    # The same frames counted from the sources themselves, not from the timeline model: each
+    # source decodes to 30 frames; 27 + 29 + 30 frames less the 10- and 7-frame overlaps.
+    assert [frames_of(Path(c.source)) for c in edit.video] == [30, 30, 30]
+    assert video.duration().value == 27 + 29 + 30 - 10 - 7
+    assert cuts[0].value == 27 - 5 and cuts[1].value in (17 + 29 - 4, 17 + 29 - 3)
     audio = ot.audio_tracks()
     assert [t.name for t in audio] == ["music", "music 2", "voiceover"]  # overlapping items get a lane
     markers = ot.tracks.markers

@@ -1,5 +1,6 @@
 """The render core: mixed clips onto one canvas, exact to the frame."""
 
+import copy
 from fractions import Fraction
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from pipeline.media import probe
 from pipeline.render import OutputSettings, render
 from pipeline.timebase import frames_in
 from pipeline.timeline import Timeline, timeline_from_media
-from tests.media import make_clip, stream_durations
+from tests.media import frames_of, make_clip, stream_durations
 
 
 def _settings(w: int = 320, h: int = 180, fps: Fraction = Fraction(30)) -> OutputSettings:
@@ -30,13 +31,20 @@ def test_mixed_clips_exact_duration_and_sync(tmp_path: Path) -> None:
     assert (info.v.width, info.v.height) == (320, 180)
     assert info.v.fps == 30 and info.v.pix_fmt == "yuv420p"
     vdur, adur = stream_durations(out)
-    expected_frames = frames_in(tl.duration, Fraction(30))
+    # The expected length comes from the sources as decoded (frames / rate), not from the
+    # timeline model: 1.5 s + 30 frames at 30000/1001 (1.001 s) + 1.2 s = 3.701 s -> 111 frames.
+    lengths = [stream_durations(c)[0] for c in clips]
+    assert lengths == [Fraction(3, 2), Fraction(1001, 1000), Fraction(6, 5)]
+    expected_frames = round(sum(lengths) * 30)
+    assert expected_frames == 111 == frames_in(tl.duration, Fraction(30))
+    assert frames_of(out) == expected_frames
     assert vdur == Fraction(expected_frames, 30)
     assert adur is not None and abs(adur - vdur) <= Fraction(1, 30)
-    # each clip's content sits at its place on the timeline
-    starts = tl.clip_starts()
-    for clip, start, colour in zip(tl.video, starts, [(255, 0, 0), (0, 255, 0), (0, 0, 255)]):
-        mid = float(start + clip.duration / 2)
+    # each clip's content sits at its place on the timeline (places from the measured lengths)
+    starts = [sum(lengths[:i], Fraction(0)) for i in range(len(lengths))]
+    assert starts == tl.clip_starts()
+    for length, start, colour in zip(lengths, starts, [(255, 0, 0), (0, 255, 0), (0, 0, 255)]):
+        mid = float(start + length / 2)
         px = frame_at(str(out), mid)[90, 160].astype(int)
         assert np.abs(px - np.array(colour)).max() < 40, (mid, px)
 
@@ -77,10 +85,11 @@ def test_failed_render_leaves_nothing(tmp_path: Path) -> None:
 
     clip = make_clip(tmp_path / "x.mp4", duration=0.5)
     tl = timeline_from_media([clip])
+    before = copy.deepcopy(tl.to_dict())
     out = tmp_path / "never.mp4"
     bad = OutputSettings(width=320, height=180, fps=Fraction(30), video_codec="no_such_encoder")
     with pytest.raises(RenderError) as err:
         render(tl, [(bad, out)])
     assert "no_such_encoder" in str(err.value) or "Unknown encoder" in str(err.value)
     assert list(tmp_path.iterdir()) == [clip]
-    assert isinstance(tl, Timeline)
+    assert tl.to_dict() == before  # the failed render left the timeline as it was

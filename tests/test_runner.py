@@ -70,13 +70,34 @@ def test_second_run_from_cache_and_fast(project: Path, test_stages) -> None:  # 
     assert TrimStage.calls == 1 and BedStage.calls == 1
 
 
+def bed_tones(out: Path) -> tuple[float, float]:
+    """Spectral level (dB) at 300 Hz and at 500 Hz over the bed's span (0.1-0.4 s) of `out`."""
+    import numpy as np
+
+    from pipeline.analysis.audio import decode_audio
+
+    y = decode_audio(str(out), sample_rate=48000, mono=True, start=0.1, duration=0.3).astype(np.float64)
+    spec = np.abs(np.fft.rfft(y * np.hanning(y.size)))
+    freqs = np.fft.rfftfreq(y.size, 1 / 48000)
+
+    def at(hz: float) -> float:
+        return float(20 * np.log10(spec[np.abs(freqs - hz) < 10].max() + 1e-12))
+
+    return at(300.0), at(500.0)
+
+
 def test_changing_music_reruns_only_music_and_after(project: Path, test_stages) -> None:  # noqa: ANN001, F811
     path = write(project, PIPE)
     run(path)
+    out = project / "out" / "promo.tiny.mp4"
+    old_300, old_500 = bed_tones(out)
+    assert old_300 - old_500 > 20  # the 300 Hz bed is in the output
     # new music content at the same path: only the music step and what follows re-run
     make_clip(project / "bed.wav.mp4", duration=1.0, audio=True, tone=500)
     states = run(path)[0].states
     assert states == {"effect": "cached", "trimlast": "cached", "bed": "done", "export": "done"}
+    new_300, new_500 = bed_tones(out)  # and the output really carries the new music
+    assert new_500 - new_300 > 20, (new_300, new_500)
     # one parameter of the bed step
     path.write_text(path.read_text().replace('bed: {track: "${music}"}', 'bed: {track: "${music}", gain_db: -3}'))
     states = run(path)[0].states
@@ -86,9 +107,18 @@ def test_changing_music_reruns_only_music_and_after(project: Path, test_stages) 
     assert states == {"effect": "cached", "trimlast": "done", "bed": "done", "export": "done"}
     assert frames_of(project / "out" / "promo.tiny.mp4") == 68  # 30 + 30 + round(7.5)
     # the user's effect code changed: the effect re-runs
+    import numpy as np
+
+    from pipeline.analysis.frames import frame_at
+
+    src = frame_at(str(project / "clip2.mp4"), 0.5, width=160).astype(int)
+    out = project / "out" / "promo.tiny.mp4"
+    assert np.abs(frame_at(str(out), 1.5, width=160).astype(int) - (255 - src)).mean() < 12  # inverted
     (project / "fx.py").write_text("def invert(frame):\n    return frame // 2\n")
     states = run(path, variables={"cut": 0.25})[0].states
     assert states["effect"] == "done" and states["export"] == "done"
+    halved = frame_at(str(out), 1.5, width=160).astype(int)  # the output shows the new code's picture
+    assert np.abs(halved - src // 2).mean() < 12 and np.abs(halved - (255 - src)).mean() > 40
 
 
 def test_missing_or_changed_output_is_rendered_again(project: Path, test_stages) -> None:  # noqa: ANN001, F811

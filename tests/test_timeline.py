@@ -34,8 +34,13 @@ def test_json_round_trip_is_exact(tmp_path: Path, two_clips: list[Path]) -> None
 
 
 def test_duration_subtracts_transitions(two_clips: list[Path]) -> None:
+    from tests.media import stream_durations
+
     tl = timeline_from_media(two_clips)
     plain = tl.duration
+    # the cut's length is the sources' decoded lengths: 60 frames at 30000/1001 and 1.5 s
+    lengths = [stream_durations(p)[0] for p in two_clips]
+    assert lengths == [Fraction(2002, 1000), Fraction(3, 2)] and plain == sum(lengths)
     tl.video[0].transition = Transition("fade", Fraction(1, 2))
     assert tl.duration == plain - Fraction(1, 2)
     assert tl.clip_starts()[1] == tl.video[0].duration - Fraction(1, 2)

@@ -108,6 +108,17 @@ def test_fit_extend_and_trim(two_shots: Timeline, tmp_path: Path) -> None:
     render(tl, [(small_settings(), out)])
     vdur, _ = stream_durations(out)
     assert abs(vdur - tl.duration) <= Fraction(1, 30)
+    # measured in the files: the speech's last sound (in the synthesized voice file, placed
+    # at 3.2 s) is heard in the output, and the picture lasts until it is over
+    import numpy as np
+
+    def last_sound(y: np.ndarray) -> float:
+        return float(np.flatnonzero(np.abs(y) > 10 ** (-40 / 20))[-1]) / RATE
+
+    spoken = 3.2 + last_sound(decode_audio(item.source, sample_rate=RATE, mono=True, start=float(item.in_point)))
+    assert spoken > 4.5  # the line really runs past the 4 s picture
+    assert abs(last_sound(decode_audio(str(out), sample_rate=RATE, mono=True)) - spoken) <= 0.03
+    assert float(vdur) >= spoken
 
 
 def test_recorded_files_at_given_times(two_shots: Timeline, tmp_path: Path) -> None:
