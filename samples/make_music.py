@@ -51,7 +51,7 @@ def synth(seconds: float = 8.0, bpm: float = 120.0, rate: int = 44100, seed: int
 
 def write(path: Path, samples: np.ndarray, rate: int = 44100) -> Path:
     """Encode float samples to `path` with ffmpeg (format from the extension)."""
-    from pipeline.tools import ffmpeg_exe
+    from pipeline.ffmpeg import ffmpeg_exe
 
     codec = ["-c:a", "aac", "-b:a", "96k"] if path.suffix in (".m4a", ".mp4", ".aac") else []
     subprocess.run([ffmpeg_exe(), "-hide_banner", "-v", "error", "-y", "-f", "f32le", "-ar", str(rate), "-ac", "2",

@@ -8,7 +8,7 @@ import subprocess
 from fractions import Fraction
 from pathlib import Path
 
-from pipeline.tools import ffmpeg_exe
+from pipeline.ffmpeg import ffmpeg_exe
 
 
 def ffmpeg(*args: str) -> None:

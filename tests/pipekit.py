@@ -9,8 +9,8 @@ from typing import ClassVar, Literal
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from pipeline.stage import StageContext, registry
-from pipeline.timeline import AudioItem, Marker, Timeline
+from pipeline.run.stage import StageContext, registry
+from pipeline.model.timeline import AudioItem, Marker, Timeline
 from tests.media import make_clip, write_preset
 
 def tiny_preset(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:

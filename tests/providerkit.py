@@ -62,6 +62,6 @@ def invoke(*args: str) -> Any:
     """The CLI in this process (faster than a subprocess; same exit codes and messages)."""
     from click.testing import CliRunner
 
-    from pipeline.cli import cli
+    from pipeline.cli.main import cli
 
     return CliRunner().invoke(cli, list(args))

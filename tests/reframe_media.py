@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from pipeline.tools import ffmpeg_exe
+from pipeline.ffmpeg import ffmpeg_exe
 
 Box = tuple[float, float, float, float]  # x, y, w, h in pixels
 

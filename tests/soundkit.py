@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.render.settings import OutputSettings
-from pipeline.stage import StageContext, get_stage, validate_params
-from pipeline.timeline import Timeline
-from pipeline.tools import ffmpeg_exe
+from pipeline.run.stage import StageContext, get_stage, validate_params
+from pipeline.model.timeline import Timeline
+from pipeline.ffmpeg import ffmpeg_exe
 from tests.media import write_preset
 
 RATE = 48000

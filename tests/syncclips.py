@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.tools import ffmpeg_exe
+from pipeline.ffmpeg import ffmpeg_exe
 
 SR = 48000
 

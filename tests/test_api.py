@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import Pipeline, Timeline, api, stages
-from pipeline.api import stage
+from pipeline import Pipeline, Timeline, stages
+from pipeline.run import api
+from pipeline.run.api import stage
 from pipeline.analysis.frames import frame_at
 from pipeline.errors import InputError
 from tests.media import frames_of

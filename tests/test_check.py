@@ -36,7 +36,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def test_offset_accuracy(clips: dict) -> None:
-    from pipeline.analysis.sync import measure_sync
+    from stages.check.sync import measure_sync
 
     errors = []
     for kind, fps, off in CASES:
@@ -50,7 +50,7 @@ def test_offset_accuracy(clips: dict) -> None:
 
 
 def test_unrelated_sound_is_not_measurable(clips: dict, cli) -> None:
-    from pipeline.analysis.sync import measure_sync
+    from stages.check.sync import measure_sync
 
     res = measure_sync(str(clips["unrelated_ball"]))
     assert res.offset_ms is None and res.confidence < 0.5
@@ -79,7 +79,7 @@ def test_json_document_and_tolerances(clips: dict, cli) -> None:
 
 
 def test_tolerance_windows() -> None:
-    from pipeline.checking import sync_check
+    from stages.check.checking import sync_check
 
     for tol, early, late in (("itu", 45, -125), ("ebu", 40, -60), ("atsc", 15, -45)):
         assert sync_check(early - 0.5, 0.9, tol).passed and not sync_check(early + 0.5, 0.9, tol).passed
@@ -179,7 +179,8 @@ def test_preset_delivery(clips: dict, cli, tmp_path: Path) -> None:
 
 
 def _timeline(tmp_path: Path):  # noqa: ANN202
-    from pipeline.timeline import AudioItem, load_inputs
+    from pipeline.model.timeline import AudioItem
+    from pipeline.adapters.inputs import load_inputs
 
     a = make_clip(tmp_path / "a.mp4", size="160x90", fps="25", duration=2.0)
     b = make_clip(tmp_path / "b.mp4", size="160x90", fps="25", duration=2.0)
@@ -205,7 +206,7 @@ def test_timeline_checks(cli, tmp_path: Path) -> None:
 
 def test_pipeline_step_stops_unless_warn(tmp_path: Path) -> None:
     from pipeline.errors import CheckFailed
-    from pipeline.stage import StageContext, get_stage, validate_params
+    from pipeline.run.stage import StageContext, get_stage, validate_params
 
     tl = _timeline(tmp_path)
     stage = get_stage("check")
@@ -221,8 +222,8 @@ def test_pipeline_step_stops_unless_warn(tmp_path: Path) -> None:
 
 
 def test_variable_frame_rate_is_flagged_and_still_measured(clips: dict, tmp_path: Path) -> None:
-    from pipeline.analysis.sync import measure_sync
-    from pipeline.checking import check_media
+    from stages.check.sync import measure_sync
+    from stages.check.checking import check_media
 
     vfr = tmp_path / "vfr.mp4"
     # frames after the first 2 s arrive 0, 10 or 20 ms late: irregular timestamps
@@ -250,8 +251,8 @@ def test_report_contact_sheet_at_cuts(cli, tmp_path: Path) -> None:
 
 def test_pipeline_step_after_export_checks_the_outputs(clips: dict) -> None:
     from pipeline.errors import CheckFailed
-    from pipeline.stage import StageContext, get_stage, validate_params
-    from pipeline.timeline import load_inputs
+    from pipeline.run.stage import StageContext, get_stage, validate_params
+    from pipeline.adapters.inputs import load_inputs
 
     path = str(clips[("flash", 30, 0.0)])
     stage = get_stage("check")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.media import probe
+from pipeline.model.media import probe
 from tests.conftest import run_cli
 from tests.media import make_clip
 
@@ -111,7 +111,7 @@ def test_every_command_has_help_with_example() -> None:
 
 
 def test_export_every_builtin_preset_shape(tmp_path: Path) -> None:
-    from pipeline.presets import load_presets
+    from pipeline.delivery.presets import load_presets
 
     clip = make_clip(tmp_path / "s.mp4", size="320x180", duration=0.4, audio=True)
     presets = load_presets()
@@ -313,7 +313,7 @@ def test_multi_line_messages_are_printed_as_one_line() -> None:
     import click
     from click.testing import CliRunner
 
-    from pipeline.clikit import handle_errors
+    from pipeline.cli.kit import handle_errors
     from pipeline.errors import ProviderError
 
     @click.command()

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from pipeline.analysis.frames import frame_at
-from pipeline.analysis.saliency import _face_detector, detect_faces
+from stages.reframe.saliency import _face_detector, detect_faces
 from tests.conftest import run_cli
 from tests.media import write_preset
 from tests.reframe_media import make_face_clip

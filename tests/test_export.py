@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.media import probe
-from pipeline.presets import get_preset
+from pipeline.model.media import probe
+from pipeline.delivery.presets import get_preset
 from pipeline.render.settings import OutputSettings
-from pipeline.timeline import AudioItem, Timeline, Word, load_inputs
-from pipeline.tools import ffmpeg_exe
+from pipeline.model.timeline import AudioItem, Timeline, Word
+from pipeline.adapters.inputs import load_inputs
+from pipeline.ffmpeg import ffmpeg_exe
 from tests.conftest import run_cli
 from tests.media import ffmpeg, make_clip
 
@@ -108,7 +109,7 @@ def test_multi_preset_export_is_one_process_with_the_same_frames(tmp_path: Path)
 # ---- verification ------------------------------------------------------------------------
 
 def test_verification_catches_moov_after_mdat_and_wrong_shape(tmp_path: Path) -> None:
-    from pipeline.verify import top_level_boxes, verify_output
+    from pipeline.delivery.verify import top_level_boxes, verify_output
 
     bad = tmp_path / "bad.mp4"
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=640x360:r=30:d=1", "-f", "lavfi", "-i", "sine=d=1",
@@ -126,7 +127,7 @@ def test_verification_catches_moov_after_mdat_and_wrong_shape(tmp_path: Path) ->
 
 
 def test_verification_checks_loudness_when_planned(tmp_path: Path) -> None:
-    from pipeline.verify import verify_output
+    from pipeline.delivery.verify import verify_output
 
     quiet = tmp_path / "quiet.mp4"
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=640x360:r=30:d=2", "-f", "lavfi", "-i", "sine=f=1000:r=48000:d=2,volume=-30dB",
@@ -153,9 +154,9 @@ def test_failing_output_exits_1_with_a_table(tmp_path: Path) -> None:
 # ---- planning hooks: loudness plan and reframing -----------------------------------------
 
 def test_export_calls_loudness_plan_and_reframes_other_aspects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipeline.loudness
-    import pipeline.reframing
-    from pipeline.exporting import ExportOptions, export_timeline
+    import pipeline.delivery.loudness
+    import stages.reframe.reframing
+    from stages.export.exporting import ExportOptions, export_timeline
 
     src = make_clip(tmp_path / "wide.mp4", size="320x180", duration=1.0)
     tl = load_inputs([src])
@@ -170,8 +171,8 @@ def test_export_calls_loudness_plan_and_reframes_other_aspects(tmp_path: Path, m
         plans.append([(s.width, s.height) for s in settings])
         return list(settings)
 
-    monkeypatch.setattr(pipeline.reframing, "reframe_timeline", fake_reframe)
-    monkeypatch.setattr(pipeline.loudness, "plan", fake_plan)
+    monkeypatch.setattr(stages.reframe.reframing, "reframe_timeline", fake_reframe)
+    monkeypatch.setattr(pipeline.delivery.loudness, "plan", fake_plan)
     opts = ExportOptions(presets=["tiktok", "youtube-shorts", "youtube-1080p", "instagram-feed-square"],
                          folder=tmp_path / "out", stem="wide", dry_run=True)
     outs = export_timeline(tl, opts)
@@ -185,7 +186,7 @@ def test_export_calls_loudness_plan_and_reframes_other_aspects(tmp_path: Path, m
 
 
 def test_encoder_choice_falls_back_to_x264(tmp_path: Path) -> None:
-    from pipeline.encoders import choose_encoder, nvenc_works
+    from pipeline.delivery.encoders import choose_encoder, nvenc_works
 
     assert choose_encoder("libx264") == "libx264"
     # Whether NVENC really works here, found by encoding a real file with it (not by asking
@@ -228,7 +229,7 @@ def test_captions_burned_while_spoken_and_sidecars_match_words(tmp_path: Path) -
     import pysubs2
 
     from pipeline.analysis.frames import frame_at
-    from pipeline.captions import caption_strip
+    from pipeline.delivery.captions import caption_strip
 
     tl_path = caption_timeline(tmp_path)
     out = tmp_path / "out"
@@ -323,7 +324,7 @@ def test_cover_time_past_the_end_fails_before_encoding(tmp_path: Path) -> None:
 
 
 def test_size_cap_only_where_the_peak_rate_could_overflow() -> None:
-    from pipeline.limits import cap_size, parse_rate
+    from pipeline.delivery.limits import cap_size, parse_rate
 
     tiktok = get_preset("tiktok")
     s = tiktok.settings(F(30))
@@ -342,8 +343,8 @@ def test_size_cap_only_where_the_peak_rate_could_overflow() -> None:
 
 
 def test_trim_timeline_cuts_clips_audio_and_transitions(tmp_path: Path) -> None:
-    from pipeline.limits import trim_timeline
-    from pipeline.timeline import Transition
+    from pipeline.delivery.limits import trim_timeline
+    from pipeline.model.timeline import Transition
 
     src = make_clip(tmp_path / "c.mp4", duration=2.0)
     tl = load_inputs([src, src, src])

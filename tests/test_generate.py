@@ -67,8 +67,8 @@ def test_options_a_model_cannot_honour(tmp_path: Path, monkeypatch: pytest.Monke
 ])
 def test_bad_shots_are_refused_before_anything_runs(tmp_path: Path, shots: list, says: str) -> None:
     from pipeline.errors import InputError
-    from pipeline.stage import StageContext
-    from pipeline.timeline import empty_timeline
+    from pipeline.run.stage import StageContext
+    from pipeline.model.clips import empty_timeline
     from stages.generate import GenerateParams, GenerateStage
 
     params = GenerateParams.model_validate({"shots": shots})

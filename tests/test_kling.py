@@ -139,8 +139,8 @@ def test_submission_sent_but_never_acknowledged_is_found_again(kling: FakeKling,
 def test_concurrency_limit_is_respected(kling: FakeKling, tmp_path: Path, ours: int) -> None:
     """Our limit (2) keeps within the account's (2); with ours above the account's (4), the
     service's 1303 answers make shots wait for a free slot instead of failing."""
-    from pipeline.stage import StageContext
-    from pipeline.timeline import empty_timeline
+    from pipeline.run.stage import StageContext
+    from pipeline.model.clips import empty_timeline
     from stages.generate import GenerateParams, GenerateStage
 
     kling.account_limit = 2
@@ -161,7 +161,7 @@ def test_concurrency_limit_is_respected(kling: FakeKling, tmp_path: Path, ours: 
 def test_cfg_scale_only_for_v1_models(kling: FakeKling, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from pipeline.cli import cli
+    from pipeline.cli.main import cli
 
     r = CliRunner().invoke(cli, ["generate", "--provider", "kling", "--model", "kling-v2-1", "--prompt", "a kite",
                                  "--cfg-scale", "0.7", "-o", str(tmp_path / "a.mp4")])
@@ -176,8 +176,8 @@ def test_cfg_scale_only_for_v1_models(kling: FakeKling, tmp_path: Path) -> None:
 
 
 def test_continue_from_sends_the_last_frame(kling: FakeKling, tmp_path: Path) -> None:
-    from pipeline.stage import StageContext
-    from pipeline.timeline import empty_timeline
+    from pipeline.run.stage import StageContext
+    from pipeline.model.clips import empty_timeline
     from stages.generate import GenerateParams, GenerateStage
 
     params = GenerateParams.model_validate({"shots": [

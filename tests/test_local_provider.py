@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from pipeline.analysis.frames import read_frames
-from pipeline.media import probe
+from pipeline.model.media import probe
 from tests.conftest import run_cli
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from pipeline.analysis.audio import decode_audio
 from pipeline.analysis.loudness import Loudness
-from pipeline.loudness import decide, plan
-from pipeline.timeline import load_inputs
+from pipeline.delivery.loudness import decide, plan
+from pipeline.adapters.inputs import load_inputs
 from tests.conftest import run_cli
 from tests.media import make_clip, stream_durations
 from tests.soundkit import RATE, apply_stage, click_bed, small_settings, tiny_presets, true_peak_db, write_audio
@@ -82,7 +82,7 @@ def test_peaky_quiet_mix_is_limited_not_compressed(tmp_path: Path, presets: Path
     bed[::4800] = 0.9  # a sharp spike every 0.1 s
     write_audio(tmp_path / "spiky.wav", bed)
     tl = apply_stage("music", load_inputs([clip]), tmp_path, track="spiky.wav", gain_db=-6, fade_in=0, fade_out=0)
-    from pipeline.presets import get_preset
+    from pipeline.delivery.presets import get_preset
 
     settings = plan(tl, [get_preset("tiny-14").settings(tl.canvas.fps)])
     assert settings[0].limiter_dbtp is not None and settings[0].audio_gain_db > 15
@@ -121,7 +121,7 @@ def test_render_never_uses_loudnorm(tmp_path: Path) -> None:
 
 def test_standalone_render_is_normalised_to_the_master_target(tmp_path: Path) -> None:
     """A stage command rendering straight to .mp4 gets the master preset's loudness."""
-    from pipeline.presets import get_preset
+    from pipeline.delivery.presets import get_preset
 
     clip = make_clip(tmp_path / "pic.mp4", size="320x180", duration=3.0)
     bed = Path(__file__).resolve().parents[1] / "samples" / "music" / "bed.m4a"

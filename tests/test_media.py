@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.media import probe
+from pipeline.model.media import probe
 from tests.media import make_clip
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.analysis.audio import decode_audio
 from pipeline.render import render
-from pipeline.timeline import load_inputs
+from pipeline.adapters.inputs import load_inputs
 from tests.conftest import run_cli
 from tests.media import make_clip, stream_durations
 from tests.soundkit import RATE, apply_stage, band_db, click_bed, onset, small_settings, write_audio

@@ -9,8 +9,9 @@ from pathlib import Path
 import opentimelineio as otio
 import pytest
 
-from pipeline.otio import read_otio, timeline_to_otio, write_otio
-from pipeline.timeline import AudioItem, Marker, Transition, load_inputs
+from pipeline.adapters.otio import read_otio, timeline_to_otio, write_otio
+from pipeline.model.timeline import AudioItem, Marker, Transition
+from pipeline.adapters.inputs import load_inputs
 from tests.conftest import run_cli
 from tests.media import frames_of, make_clip
 from tests.pipekit import clips, tiny_preset
@@ -124,7 +125,7 @@ def test_cli_export_edit_and_otio_as_input(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_otio_in_a_pipeline_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.runner import run_file_results
+    from pipeline.run.runner import run_file_results
 
     tiny_preset(monkeypatch, tmp_path / "presets")
     a, b = clips(tmp_path, 2, 1.0)

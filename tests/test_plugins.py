@@ -22,7 +22,7 @@ from typing import ClassVar, Literal
 import click
 from pydantic import BaseModel, ConfigDict
 
-from pipeline.clikit import handle_errors, inputs_argument, output_option
+from pipeline.cli.kit import handle_errors, inputs_argument, output_option
 
 
 class HoldParams(BaseModel):
@@ -54,7 +54,7 @@ def command(inputs, seconds, output, overwrite):
     Example:
       reelforge holdlast seq.timeline.json --seconds 1 -o held.timeline.json
     """
-    from pipeline.clikit import run_stage_command
+    from pipeline.cli.kit import run_stage_command
     run_stage_command("holdlast", inputs, {"seconds": seconds}, output, overwrite)
 '''
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.media import probe
-from pipeline.presets import _builtin_dir, get_preset, load_presets
+from pipeline.model.media import probe
+from pipeline.delivery.presets import _builtin_dir, get_preset, load_presets
 from tests.conftest import run_cli
 from tests.media import make_clip
 
@@ -90,7 +90,7 @@ def test_every_builtin_preset_exports_and_passes_verification(tmp_path: Path) ->
 
 
 def test_rate_above_the_preset_maximum_drops_frames_evenly() -> None:
-    from pipeline.presets import output_fps
+    from pipeline.delivery.presets import output_fps
 
     cap = Fraction(30)
     assert output_fps(Fraction(24), cap) == 24

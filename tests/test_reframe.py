@@ -47,8 +47,8 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, lis
 
 
 def _reframe(path: Path, aspect: str = "9:16", mode: str = "smart", **extra: object):
-    from pipeline.stage import StageContext, get_stage, validate_params
-    from pipeline.timeline import load_inputs
+    from pipeline.run.stage import StageContext, get_stage, validate_params
+    from pipeline.adapters.inputs import load_inputs
     from pipeline.progress import Reporter
 
     stage = get_stage("reframe")
@@ -75,7 +75,7 @@ def _smoothness(x: np.ndarray) -> tuple[float, float]:
 
 
 def test_face_detector_finds_the_test_face(clips: dict) -> None:
-    from pipeline.analysis.saliency import analyse_source
+    from stages.reframe.saliency import analyse_source
 
     path, boxes = clips["sweep"]
     analysis = analyse_source(str(path), (W, H), Fraction(FPS))
@@ -104,7 +104,7 @@ def test_smart_keeps_the_moving_face_and_centre_does_not(clips: dict) -> None:
     assert np.abs(np.diff(xs)).max() <= 0.6 * W / FPS + 1  # speed bound: 0.6 frame widths/s
     # the measures tell a shaky camera: centre the window on each raw detection, held
     # until the next one
-    from pipeline.analysis.saliency import analyse_source
+    from stages.reframe.saliency import analyse_source
 
     samples = analyse_source(str(path), (W, H), Fraction(FPS))["samples"]
     raw, k = [], 0
@@ -158,7 +158,7 @@ def test_render_is_exactly_the_path_windows(clips: dict, tmp_path: Path) -> None
 
 def test_two_people_far_apart_fall_back_to_blur_pad(tmp_path: Path) -> None:
     from tests.reframe_media import background, draw_face
-    from pipeline.tools import ffmpeg_exe
+    from pipeline.ffmpeg import ffmpeg_exe
     import subprocess
 
     path = tmp_path / "two.mp4"
@@ -174,8 +174,8 @@ def test_two_people_far_apart_fall_back_to_blur_pad(tmp_path: Path) -> None:
 
 
 def test_other_aspects_reuse_the_analysis_and_modes(clips: dict) -> None:
-    from pipeline.reframing import reframe_timeline
-    from pipeline.tools import cache_dir
+    from stages.reframe.reframing import reframe_timeline
+    from pipeline.files import cache_dir
 
     path, boxes = clips["sweep"]
     vert = _reframe(path)
@@ -194,7 +194,7 @@ def test_other_aspects_reuse_the_analysis_and_modes(clips: dict) -> None:
 
 
 def test_manual_keyframes_override_and_yaml_aspect(clips: dict, tmp_path: Path) -> None:
-    from pipeline.spec import load_spec
+    from pipeline.run.spec import load_spec
 
     path, _ = clips["sweep"]
     clip_id = path.stem
@@ -211,7 +211,7 @@ def test_manual_keyframes_override_and_yaml_aspect(clips: dict, tmp_path: Path) 
 
 
 def test_preview_and_cli_errors(clips: dict, tmp_path: Path) -> None:
-    from pipeline.media import probe
+    from pipeline.model.media import probe
 
     path, _ = clips["sweep"]
     out, prev = tmp_path / "o.timeline.json", tmp_path / "prev.mp4"
@@ -249,7 +249,7 @@ def test_without_a_face_the_window_follows_what_moves(tmp_path: Path) -> None:
 
     import cv2
 
-    from pipeline.tools import ffmpeg_exe
+    from pipeline.ffmpeg import ffmpeg_exe
     from tests.reframe_media import background
 
     path = tmp_path / "ball.mp4"
@@ -275,11 +275,11 @@ def test_trimmed_clips_in_a_sequence_render_their_windows(clips: dict, tmp_path:
     """Two clips, the first trimmed to 1.0-2.5 s (across its cut): each output frame is
     its clip's source frame cropped at the recorded window."""
     from pipeline.analysis.frames import read_frames
-    from pipeline.clikit import default_settings
+    from pipeline.cli.kit import default_settings
     from pipeline.progress import Reporter
     from pipeline.render import render
-    from pipeline.reframing import reframe_timeline
-    from pipeline.timeline import load_inputs
+    from stages.reframe.reframing import reframe_timeline
+    from pipeline.adapters.inputs import load_inputs
 
     jump, sweep = str(clips["jump"][0]), str(clips["sweep"][0])
     tl = load_inputs([jump, sweep])
@@ -307,7 +307,7 @@ def test_long_crop_paths_render_in_ffmpeg_at_every_recorded_position() -> None:
     import ffmpeg
 
     from pipeline.render.crop import fit_linear_pieces, linear_expression
-    from pipeline.tools import ffmpeg_exe
+    from pipeline.ffmpeg import ffmpeg_exe
 
     rng = np.random.default_rng(11)
     n, fps = 240, 30

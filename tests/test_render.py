@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.analysis.frames import frame_at
-from pipeline.media import probe
+from pipeline.model.media import probe
 from pipeline.render import OutputSettings, render
 from pipeline.timebase import frames_in
-from pipeline.timeline import Timeline, timeline_from_media
+from pipeline.model.timeline import Timeline
+from pipeline.model.clips import timeline_from_media
 from tests.media import frames_of, make_clip, stream_durations
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.media import probe
-from pipeline.runner import run_file_results
+from pipeline.model.media import probe
+from pipeline.run.runner import run_file_results
 from tests.conftest import run_cli
 from tests.media import frames_of, make_clip
 from tests.pipekit import BedStage, TrimStage, clips, test_stages, tiny_preset  # noqa: F401

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.spec import load_spec, load_specs
+from pipeline.run.spec import load_spec, load_specs
 from tests.conftest import run_cli
 from tests.pipekit import test_stages  # noqa: F401 - fixture
 

@@ -316,7 +316,7 @@ def test_snap_to_beats_lands_cuts_on_clicks(tmp_path: Path) -> None:
     r = run_cli("stitch", *map(str, clips), "--trim-tail", "0.5", "--snap-to-beats", str(tmp_path / "clicks.wav"),
                 "-o", str(out))
     assert r.returncode == 0, r.stderr
-    from pipeline.timeline import Timeline
+    from pipeline.model.timeline import Timeline
 
     tl = Timeline.load(out)
     cuts = tl.cut_times()
@@ -340,7 +340,7 @@ def test_match_color_brings_a_dull_clip_to_its_neighbour(tmp_path: Path) -> None
            str(dull))
 
     def chroma_and_luma(frame: np.ndarray) -> tuple[float, float]:
-        from pipeline.analysis.colorstats import stats
+        from stages.stitch.colorstats import stats
 
         s = stats(frame.reshape(-1, 3) / 255.0)
         return s["chroma"], s["y_mean"]
@@ -359,8 +359,8 @@ def test_match_color_brings_a_dull_clip_to_its_neighbour(tmp_path: Path) -> None
 
 
 def test_pipeline_file_params(five: list[Path], tmp_path: Path) -> None:
-    from pipeline.runner import run_spec
-    from pipeline.spec import load_spec
+    from pipeline.run.runner import run_spec
+    from pipeline.run.spec import load_spec
 
     spec = tmp_path / "cut.yaml"
     spec.write_text(
@@ -399,7 +399,7 @@ def test_pipeline_file_params(five: list[Path], tmp_path: Path) -> None:
 def test_bad_input_is_one_line_and_writes_nothing(five: list[Path], tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from pipeline.cli import cli
+    from pipeline.cli.main import cli
 
     out = tmp_path / "x.mp4"
     cases = [

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.timeline import (AudioItem, Clip, Ducking, Marker, Timeline, Transition, Word,
-                               load_inputs, timeline_from_media)
+from pipeline.model.timeline import AudioItem, Clip, Ducking, Marker, Timeline, Transition, Word
+from pipeline.adapters.inputs import load_inputs
+from pipeline.model.clips import timeline_from_media
 from tests.media import make_clip
 
 

@@ -13,7 +13,8 @@ import pytest
 from pipeline.analysis.audio import decode_audio
 from pipeline.errors import ProviderError
 from pipeline.render import render
-from pipeline.timeline import Timeline, load_inputs
+from pipeline.model.timeline import Timeline
+from pipeline.adapters.inputs import load_inputs
 from tests.conftest import run_cli
 from tests.media import make_clip, stream_durations
 from tests.fake_http import ScriptedServer

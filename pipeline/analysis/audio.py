@@ -7,9 +7,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..errors import InputError, RenderError
-from ..timebase import seconds_arg
-from ..tools import ffmpeg_exe
+from pipeline.errors import InputError, RenderError
+from pipeline.timebase import seconds_arg
+from pipeline.ffmpeg import ffmpeg_exe
 
 
 def decode_audio(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .audio import decode_audio
-from .cache import cached_json, file_digest
+from pipeline.analysis.audio import decode_audio
+from pipeline.analysis.cache import cached_json, file_digest
 
 BEAT_SR = 22050
 

@@ -8,28 +8,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-from ..tools import cache_dir
-
-_CHUNK = 1 << 20
-
-
-def file_digest(path: str | os.PathLike[str]) -> str:
-    """sha256 of a file's content (memoised by path, size and mtime)."""
-    p = Path(path)
-    st = p.stat()
-    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
-    if key in _DIGESTS:
-        return _DIGESTS[key]
-    h = hashlib.sha256()
-    with open(p, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-    _DIGESTS[key] = h.hexdigest()
-    return _DIGESTS[key]
-
-
-_DIGESTS: dict[tuple[str, int, int], str] = {}
-
+from pipeline.files import cache_dir, file_digest  # noqa: F401 - file_digest is re-exported for analysis code
 
 def cached_json(kind: str, parts: dict[str, Any], compute: Callable[[], Any]) -> Any:
     """Return compute() for these parts, from <cache>/analysis/<kind>/<hash>.json if there.

@@ -9,9 +9,9 @@ from typing import Iterator
 
 import numpy as np
 
-from ..errors import RenderError
-from ..timebase import seconds_arg
-from ..tools import ffmpeg_exe
+from pipeline.errors import RenderError
+from pipeline.timebase import seconds_arg
+from pipeline.ffmpeg import ffmpeg_exe
 
 
 def analysis_size(src_w: int, src_h: int, width: int) -> tuple[int, int]:
@@ -38,7 +38,7 @@ def read_frames(
     """
     if height is None:
         if src_size is None:
-            from ..media import probe
+            from pipeline.model.media import probe
 
             src_size = probe(path).v.display_size
         width, height = analysis_size(src_size[0], src_size[1], width)
@@ -87,7 +87,7 @@ def read_frames(
 
 def frame_at(path: str, t: float | Fraction, width: int | None = None) -> np.ndarray:
     """One RGB frame at time t (full size unless width is given)."""
-    from ..media import probe
+    from pipeline.model.media import probe
 
     src = probe(path).v.display_size
     w, h = (src if width is None else analysis_size(src[0], src[1], width))

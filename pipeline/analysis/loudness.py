@@ -7,8 +7,8 @@ import re
 import subprocess
 from dataclasses import dataclass
 
-from ..errors import RenderError
-from ..tools import ffmpeg_exe
+from pipeline.errors import RenderError
+from pipeline.ffmpeg import ffmpeg_exe
 
 
 @dataclass(frozen=True)

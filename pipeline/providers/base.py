@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from ..errors import InputError
-from ..progress import Reporter
+from pipeline.errors import InputError
+from pipeline.progress import Reporter
 
 PROVIDERS = ("local", "sora", "kling")
 
@@ -90,7 +90,7 @@ def make_request(
     **extra: Any,
 ) -> VideoRequest:
     """Validate a shot against its model; InputError (exit 2) says what the model supports."""
-    from .models import get_model
+    from pipeline.providers.models import get_model
 
     if not prompt or not prompt.strip():
         raise InputError("--prompt: must not be empty")
@@ -111,22 +111,22 @@ def make_request(
 
 
 def _models_of(provider: str) -> list[str]:
-    from .models import MODELS
+    from pipeline.providers.models import MODELS
 
     return [m.name for m in MODELS.values() if m.family == provider]
 
 
 def get_provider(name: str) -> VideoProvider:
     if name == "local":
-        from .local import LocalVideoProvider
+        from pipeline.providers.local import LocalVideoProvider
 
         return LocalVideoProvider()
     if name == "sora":
-        from .sora import SoraProvider
+        from pipeline.providers.sora import SoraProvider
 
         return SoraProvider()
     if name == "kling":
-        from .kling import KlingProvider
+        from pipeline.providers.kling import KlingProvider
 
         return KlingProvider()
     raise InputError(f"--provider {name}: unknown provider; use local, sora or kling")

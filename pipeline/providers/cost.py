@@ -13,8 +13,8 @@ import math
 import os
 from dataclasses import dataclass
 
-from ..errors import InputError
-from .base import VideoRequest
+from pipeline.errors import InputError
+from pipeline.providers.base import VideoRequest
 
 PRICES_AS_OF = "2026-11-01"
 

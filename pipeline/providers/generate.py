@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ..atomic import atomic_output
-from ..errors import ProviderError, ReelforgeError
-from ..progress import Reporter, default_reporter
-from ..tools import cache_dir, ffmpeg_exe
-from .base import JobOptions, VideoRequest, get_provider
-from .shotbars import ShotBars
+from pipeline.files import atomic_output
+from pipeline.errors import ProviderError, ReelforgeError
+from pipeline.progress import Reporter, default_reporter
+from pipeline.files import cache_dir
+from pipeline.ffmpeg import ffmpeg_exe
+from pipeline.providers.base import JobOptions, VideoRequest, get_provider
+from pipeline.providers.shotbars import ShotBars
 
 # Jobs in flight at once per provider. Kling counts concurrent tasks per account (the
 # resource pack sets the limit); local renders on this machine's CPU.
@@ -55,8 +56,8 @@ def generate_clip(
 ) -> tuple[Path, dict[str, Any]]:
     """Return (path of the clip in the cache, provenance). A repeated request costs nothing;
     an interrupted remote job is resumed rather than submitted again."""
-    from ..media import probe
-    from .jobs import close_job, load_job
+    from pipeline.model.media import probe
+    from pipeline.providers.jobs import close_job, load_job
 
     reporter = reporter or default_reporter()
     digest = req.digest(provider_name)
@@ -94,7 +95,7 @@ def copy_to(src: Path, dest: Path) -> Path:
 
 def last_frame(clip: Path) -> Path:
     """The clip's last frame as a PNG (cached by the clip's content)."""
-    from ..analysis.cache import file_digest
+    from pipeline.analysis.cache import file_digest
 
     folder = cache_dir() / "frames"
     folder.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..errors import ProviderError
+from pipeline.errors import ProviderError
 
 if TYPE_CHECKING:  # httpx is imported lazily: the CLI must start fast
     import httpx

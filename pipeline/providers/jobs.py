@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..tools import cache_dir
+from pipeline.files import cache_dir
 
 
 @dataclass

@@ -23,12 +23,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, ProviderError
-from ..progress import Reporter
-from .base import JobOptions, VideoRequest
-from .http import download, json_or_none, make_client, redact, register_secret, request
-from .jobs import JobRecord, close_job, load_job, save_job
-from .sora import poll_interval
+from pipeline.errors import InputError, ProviderError
+from pipeline.progress import Reporter
+from pipeline.providers.base import JobOptions, VideoRequest
+from pipeline.providers.http import download, json_or_none, make_client, redact, register_secret, request
+from pipeline.providers.jobs import JobRecord, close_job, load_job, save_job
+from pipeline.providers.sora import poll_interval
 
 DEFAULT_BASE = "https://api-singapore.klingai.com"
 TOKEN_LIFETIME = 1800
@@ -165,7 +165,7 @@ class KlingProvider:
 
     def body(self, req: VideoRequest, external_id: str) -> tuple[str, dict[str, Any]]:
         """(kind, JSON body) for the submission."""
-        from .models import get_model
+        from pipeline.providers.models import get_model
 
         kind = "image2video" if req.image else "text2video"
         body: dict[str, Any] = {"model_name": req.model, "prompt": req.prompt,
@@ -275,7 +275,7 @@ class KlingProvider:
 
     def _poll(self, client: Any, rec: JobRecord, interval: float, reporter: Reporter,
               req: VideoRequest) -> dict[str, Any]:
-        from .cost import EXPECTED_SECONDS
+        from pipeline.providers.cost import EXPECTED_SECONDS
 
         started = time.monotonic()
         expected = EXPECTED_SECONDS.get(req.model, 180.0)

@@ -12,11 +12,11 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from ..progress import Reporter
-from ..timebase import fmt_fraction
-from ..tools import ffmpeg_exe
-from .base import VideoRequest
-from .models import get_model
+from pipeline.progress import Reporter
+from pipeline.timebase import fmt_fraction
+from pipeline.ffmpeg import ffmpeg_exe
+from pipeline.providers.base import VideoRequest
+from pipeline.providers.models import get_model
 
 
 def _background(w: int, h: int, rng: random.Random) -> Any:
@@ -94,7 +94,7 @@ class LocalVideoProvider:
         import cv2
         import ffmpeg
 
-        from ..render.run import run_ffmpeg
+        from pipeline.ffmpeg import run_ffmpeg
 
         spec = get_model(req.model)
         seed = req.seed if req.seed is not None else abs(hash(req.prompt)) % (2**31)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable
 
-from ..errors import InputError, did_you_mean
+from pipeline.errors import InputError, did_you_mean
 
 
 @dataclass(frozen=True)

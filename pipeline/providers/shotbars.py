@@ -13,7 +13,7 @@ import sys
 import threading
 from typing import Any, Iterator
 
-from ..progress import Reporter, Task
+from pipeline.progress import Reporter, Task
 
 
 class _RowTask:

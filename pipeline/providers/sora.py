@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, ProviderError
-from ..progress import Reporter
-from .base import JobOptions, VideoRequest
-from .http import download, json_or_none, make_client, redact, register_secret, request
-from .jobs import JobRecord, close_job, load_job, save_job
+from pipeline.errors import InputError, ProviderError
+from pipeline.progress import Reporter
+from pipeline.providers.base import JobOptions, VideoRequest
+from pipeline.providers.http import download, json_or_none, make_client, redact, register_secret, request
+from pipeline.providers.jobs import JobRecord, close_job, load_job, save_job
 
 DEFAULT_BASE = "https://api.openai.com/v1"
 DEFAULT_POLL = 10.0

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_output
-from ..errors import InputError, ProviderError
-from ..tools import cache_dir
-from .http import make_client, redact, register_secret, request
+from pipeline.files import atomic_output
+from pipeline.errors import InputError, ProviderError
+from pipeline.files import cache_dir
+from pipeline.providers.http import make_client, redact, register_secret, request
 
 PROVIDERS = ("local", "openai", "elevenlabs")
 CACHE_VERSION = 1
@@ -66,7 +66,7 @@ def synthesize(text: str, provider: str = "local", voice: str | None = None, mod
         except (OSError, ValueError, KeyError):
             pass
     if provider == "local":
-        from . import speech_local
+        from pipeline.providers import speech_local
 
         pcm, rate, words = speech_local.synthesize(text, voice)
         path = speech_dir() / f"{key}.wav"
@@ -94,9 +94,9 @@ def synthesize(text: str, provider: str = "local", voice: str | None = None, mod
 def estimate_words(text: str, audio_path: str) -> list[dict]:
     """Word timings for audio without word events: the words share the audible span in
     proportion to their length (good enough to place captions)."""
-    from .. import voicetrack
+    from pipeline.analysis.activity import audible_span
 
-    span = voicetrack.audible_span(audio_path)
+    span = audible_span(audio_path)
     tokens = text.split()
     if not tokens or span is None:
         return []

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from urllib.parse import quote
 
-from ..errors import InputError
-from .speech import post_for_audio
+from pipeline.errors import InputError
+from pipeline.providers.speech import post_for_audio
 
 DEFAULT_BASE = "https://api.elevenlabs.io"
 DEFAULT_MODEL = "eleven_multilingual_v2"

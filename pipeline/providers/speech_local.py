@@ -11,7 +11,7 @@ import ctypes
 import threading
 from typing import Any
 
-from ..errors import InputError, ProviderError
+from pipeline.errors import InputError, ProviderError
 
 AUDIO_OUTPUT_SYNCHRONOUS = 2
 ESPEAK_INITIALIZE_DONT_EXIT = 0x8000

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from ..errors import InputError
-from .speech import post_for_audio
+from pipeline.errors import InputError
+from pipeline.providers.speech import post_for_audio
 
 DEFAULT_BASE = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini-tts"

@@ -6,10 +6,10 @@ import contextlib
 from pathlib import Path
 from typing import Sequence
 
-from ..atomic import atomic_output
-from ..progress import Reporter
-from ..timeline import Timeline
-from .settings import OutputSettings
+from pipeline.files import atomic_output
+from pipeline.progress import Reporter
+from pipeline.model.timeline import Timeline
+from pipeline.render.settings import OutputSettings
 
 
 def render(
@@ -19,8 +19,8 @@ def render(
     reporter: Reporter | None = None,
 ) -> list[Path]:
     """Render the timeline to every (settings, path) in one ffmpeg run, atomically."""
-    from .graph import build_argv
-    from .run import run_ffmpeg
+    from pipeline.render.graph import build_argv
+    from pipeline.ffmpeg import run_ffmpeg
 
     tl.validate()
     with contextlib.ExitStack() as stack:

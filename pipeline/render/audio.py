@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..timeline import Clip
+from pipeline.model.timeline import Clip
 
 
 def _normalise(a: Any, sample_rate: int) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Sequence
 
-from ..timeline import Clip
+from pipeline.model.timeline import Clip
 
 TOLERANCE = 0.49  # px: any closer to 0.5 and rounding in ffmpeg might differ
 

@@ -9,14 +9,14 @@ from typing import Any, Sequence
 
 import ffmpeg
 
-from ..timebase import frames_in, samples_in, seconds_arg
-from ..timeline import Timeline
-from ..tools import ffmpeg_exe
-from .audio import clip_audio, silence_spec
-from .tracks import mix_tracks, reserve_tracks
-from .join import join
-from .settings import OutputSettings
-from .video import clip_video
+from pipeline.timebase import frames_in, samples_in, seconds_arg
+from pipeline.model.timeline import Timeline
+from pipeline.ffmpeg import ffmpeg_exe
+from pipeline.render.audio import clip_audio, silence_spec
+from pipeline.render.tracks import mix_tracks, reserve_tracks
+from pipeline.render.join import join
+from pipeline.render.settings import OutputSettings
+from pipeline.render.video import clip_video
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ def build_jobs_argv(jobs: Sequence[OutputJob], overwrite: bool = True) -> list[s
         for job in members:
             if job.overlay is not None:
                 pool.reserve(InputPool.concat_key(str(job.overlay)), "v")
-    from .tracks import master  # per-output gain and limiter, as pipeline.loudness.plan decided
+    from pipeline.render.tracks import master  # per-output gain and limiter, as pipeline.loudness.plan decided
 
     nodes = []
     for (_, frame), members in groups.items():

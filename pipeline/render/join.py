@@ -7,7 +7,7 @@ from typing import Any
 
 import ffmpeg
 
-from ..timeline import Timeline
+from pipeline.model.timeline import Timeline
 
 
 def join(
@@ -18,7 +18,7 @@ def join(
     if len(segments) == 1:
         return segments[0]
     if any(not c.transition.is_cut for c in tl.video[:-1]):
-        from .transitions import join_with_transitions
+        from pipeline.render.transitions import join_with_transitions
 
         return join_with_transitions(tl, segments, fps, sample_rate)
     flat = [s for pair in segments for s in pair]

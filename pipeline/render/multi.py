@@ -11,9 +11,9 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
-from ..atomic import atomic_output
-from ..progress import Reporter
-from .graph import OutputJob, build_jobs_argv
+from pipeline.files import atomic_output
+from pipeline.progress import Reporter
+from pipeline.render.graph import OutputJob, build_jobs_argv
 
 # Frames an x264 encoder keeps in flight (lookahead, B-frames, references, threads).
 FRAMES_IN_FLIGHT = 64
@@ -64,7 +64,7 @@ def render_jobs(jobs: Sequence[OutputJob], label: str = "export", reporter: Repo
 
 
 def _render_group(jobs: Sequence[OutputJob], label: str, reporter: Reporter | None) -> None:
-    from .run import run_ffmpeg
+    from pipeline.ffmpeg import run_ffmpeg
 
     for job in jobs:
         job.tl.validate()

@@ -13,8 +13,8 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from ..timebase import seconds_arg
-from ..timeline import AudioItem, AudioTrack, Timeline
+from pipeline.timebase import seconds_arg
+from pipeline.model.timeline import AudioItem, AudioTrack, Timeline
 
 MIX_ROLES = ("voiceover", "music", "sfx")
 _READ_MARGIN = Fraction(1, 5)
@@ -53,7 +53,7 @@ def _read_ends(tl: Timeline) -> dict[str, Fraction]:
 
 
 def _key(source: str, ends: dict[str, Fraction]) -> tuple[str, ...]:
-    from .graph import InputPool
+    from pipeline.render.graph import InputPool
 
     return InputPool.file_key(source, None, ends[source] + _READ_MARGIN)
 
@@ -113,7 +113,7 @@ def _sum(streams: list[Any], total: int) -> Any:
 
 def voice_activity(tl: Timeline, role: str) -> list[tuple[float, float]]:
     """Timeline spans (seconds) where the `role` track is audible, merged across items."""
-    from ..voicetrack import activity
+    from pipeline.analysis.activity import activity
 
     trk = tl.audio.get(role)
     if trk is None or trk.muted:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from ..errors import InputError, did_you_mean
-from ..timebase import fmt_fraction, seconds_arg, to_fraction
-from ..timeline import Timeline, Transition
+from pipeline.errors import InputError, did_you_mean
+from pipeline.timebase import fmt_fraction, seconds_arg, to_fraction
+from pipeline.model.timeline import Timeline, Transition
 
 # Every transition name of ffmpeg's xfade filter (ffmpeg 7), plus "cut".
 XFADE_NAMES: tuple[str, ...] = (
@@ -62,7 +62,7 @@ def join_with_transitions(
     """
     import ffmpeg
 
-    from .graph import clip_spans
+    from pipeline.render.graph import clip_spans
 
     fps = fps or tl.canvas.fps
     spans = clip_spans(tl, fps)
@@ -89,7 +89,7 @@ def join_sound(tl: Timeline, parts: list[Any], fps: Fraction | None = None, samp
     the span of each transition, so the sound lasts exactly as long as the picture."""
     import ffmpeg
 
-    from .graph import clip_spans, frames_to_samples
+    from pipeline.render.graph import clip_spans, frames_to_samples
 
     fps = fps or tl.canvas.fps
     sample_rate = sample_rate or tl.canvas.sample_rate

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from ..timeline import Clip
-from ..timebase import fmt_fraction
+from pipeline.model.timeline import Clip
+from pipeline.timebase import fmt_fraction
 
 # Backgrounds for contain-blur are blurred at this fraction of the canvas size: a small
 # blur is as soft as a large one and costs a fraction of the time.
@@ -63,11 +63,11 @@ def clip_video(
     v = stream.filter("setpts", "PTS-STARTPTS").filter("fps", fps=fmt_fraction(fps))
     src_w, src_h = clip.src_width or width, clip.src_height or height
     if clip.crop is not None:
-        from .crop import apply_crop
+        from pipeline.render.crop import apply_crop
 
         v, src_w, src_h = apply_crop(v, clip, fps)
     if clip.color:
-        from .color import apply_color
+        from pipeline.render.color import apply_color
 
         v = apply_color(v, clip.color)
     v = fit_picture(v, src_w, src_h, width, height, clip.fit or fit)

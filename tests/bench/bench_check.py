@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.tools import ffmpeg_exe
+from pipeline.ffmpeg import ffmpeg_exe
 
 GOAL_S = 10.0
 # a 70 ms flash every 1.7 s; a 50 ms beep starting 80 ms before each flash

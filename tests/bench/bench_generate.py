@@ -11,8 +11,8 @@ from pathlib import Path
 
 def _run(shots: int, limit: int, tag: str, workdir: Path) -> float:
     from pipeline.progress import Reporter
-    from pipeline.stage import StageContext
-    from pipeline.timeline import empty_timeline
+    from pipeline.run.stage import StageContext
+    from pipeline.model.clips import empty_timeline
     from stages.generate import GenerateParams, GenerateStage
 
     params = GenerateParams.model_validate({

@@ -21,7 +21,7 @@ crf = 23
 
 
 def run(workdir: Path) -> list[dict]:
-    from pipeline.runner import run_file_results
+    from pipeline.run.runner import run_file_results
 
     presets = workdir / "presets"
     presets.mkdir()

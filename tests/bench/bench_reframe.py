@@ -14,11 +14,11 @@ def _sweep(t: float) -> tuple[float, float]:
 
 
 def run(workdir: Path) -> list[dict]:
-    from pipeline.presets import get_preset
+    from pipeline.delivery.presets import get_preset
     from pipeline.progress import Reporter
-    from pipeline.reframing import reframe_timeline
+    from stages.reframe.reframing import reframe_timeline
     from pipeline.render import render
-    from pipeline.timeline import load_inputs
+    from pipeline.adapters.inputs import load_inputs
     from tests.reframe_media import make_face_clip
 
     src = workdir / "face 720p.mp4"

@@ -7,13 +7,13 @@ import subprocess
 import time
 from pathlib import Path
 
-from pipeline.presets import get_preset
+from pipeline.delivery.presets import get_preset
 from pipeline.progress import Reporter
 from pipeline.providers.base import make_request
 from pipeline.providers.generate import generate_clip
 from pipeline.render import render
-from pipeline.timeline import timeline_from_media
-from pipeline.tools import ffmpeg_exe
+from pipeline.model.clips import timeline_from_media
+from pipeline.ffmpeg import ffmpeg_exe
 
 SHOTS = [("sora-2", "16:9", 4, False), ("kling-v2-6", "9:16", 5, True),
          ("kling-v2-5-turbo", "1:1", 5, None), ("sora-2", "16:9", 4, False)]
@@ -29,7 +29,7 @@ def _shots() -> list[Path]:
 
 
 def _reference_argv(paths: list[Path], out: Path, w: int, h: int, fps: int, enc: list[str]) -> list[str]:
-    from pipeline.media import probe
+    from pipeline.model.media import probe
 
     parts, labels = [], []
     for i, p in enumerate(paths):

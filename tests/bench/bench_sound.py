@@ -7,7 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from pipeline.tools import ffmpeg_exe
+from pipeline.ffmpeg import ffmpeg_exe
 
 SECONDS = 12.0
 
@@ -19,11 +19,11 @@ def _t(fn, *args, **kwargs) -> float:  # noqa: ANN001
 
 
 def run(workdir: Path) -> list[dict]:
-    from pipeline import loudness
+    from pipeline.delivery import loudness
     from pipeline.render import render
     from pipeline.render.settings import OutputSettings
-    from pipeline.stage import StageContext, get_stage, validate_params
-    from pipeline.timeline import load_inputs
+    from pipeline.run.stage import StageContext, get_stage, validate_params
+    from pipeline.adapters.inputs import load_inputs
     from tests.media import make_clip
     from tests.soundkit import click_bed, write_audio
 

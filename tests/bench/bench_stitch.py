@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.tools import ffmpeg_exe
+from pipeline.ffmpeg import ffmpeg_exe
 from tests.media import make_clip
 
 CLIP_SECONDS = 5
@@ -25,8 +25,8 @@ def _timed(argv: list[str]) -> float:
 
 def _master_args() -> list[str]:
     """The master preset's encoder settings (presets/master.toml) at the clips' own size."""
-    from pipeline.clikit import default_settings
-    from pipeline.timeline import Canvas, Timeline
+    from pipeline.cli.kit import default_settings
+    from pipeline.model.timeline import Canvas, Timeline
     from fractions import Fraction
 
     s = default_settings(Timeline(canvas=Canvas(SIZE[0], SIZE[1], Fraction(FPS))))

@@ -1,0 +1,126 @@
+"""The one door to ffmpeg: locate it (REELFORGE_FFMPEG, imageio-ffmpeg's binary, PATH),
+ask what it can do, and run it with progress from `-progress pipe:1` or quietly.
+Errors become RenderError carrying the tail of ffmpeg's stderr."""
+
+from __future__ import annotations
+
+import collections
+import functools
+import os
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+from typing import Sequence
+
+from pipeline.errors import InputError, RenderError
+from pipeline.progress import Reporter, default_reporter
+
+STDERR_TAIL_LINES = 12
+
+
+@functools.lru_cache(maxsize=None)
+def ffmpeg_exe() -> str:
+    """REELFORGE_FFMPEG if set, else imageio-ffmpeg's binary, else `ffmpeg` on PATH."""
+    env = os.environ.get("REELFORGE_FFMPEG")
+    if env:
+        if not (Path(env).is_file() and os.access(env, os.X_OK)):
+            raise InputError(f"REELFORGE_FFMPEG={env}: not an executable file")
+        return env
+    try:
+        import imageio_ffmpeg
+
+        exe = imageio_ffmpeg.get_ffmpeg_exe()
+        if exe and Path(exe).is_file():
+            return exe
+    except Exception:  # pragma: no cover - package missing or no binary for this platform
+        pass
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    raise RenderError("ffmpeg not found: set REELFORGE_FFMPEG, or pip install imageio-ffmpeg")
+
+
+@functools.lru_cache(maxsize=None)
+def ffmpeg_version() -> str:
+    out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-version"], capture_output=True, text=True)
+    first = (out.stdout or "").splitlines()[:1]
+    return first[0] if first else "unknown"
+
+
+@functools.lru_cache(maxsize=None)
+def ffmpeg_capabilities() -> tuple[frozenset[str], frozenset[str]]:
+    """(encoders, filters) the located ffmpeg offers."""
+    exe = ffmpeg_exe()
+
+    def names(kind: str, col: int) -> frozenset[str]:
+        out = subprocess.run([exe, "-hide_banner", f"-{kind}"], capture_output=True, text=True).stdout
+        result = set()
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) > col and not line.startswith(" ="):
+                result.add(parts[col])
+        return frozenset(result)
+
+    return names("encoders", 1), names("filters", 1)
+
+
+def run_ffmpeg(
+    argv: Sequence[str],
+    duration: float,
+    label: str = "render",
+    reporter: Reporter | None = None,
+) -> None:
+    """Run ffmpeg; argv must already contain `-progress pipe:1`. Raises RenderError."""
+    reporter = reporter or default_reporter()
+    tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+    proc = subprocess.Popen(
+        list(argv),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+    )
+
+    def drain() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            line = line.rstrip()
+            if line:
+                tail.append(line)
+
+    t = threading.Thread(target=drain, daemon=True)
+    t.start()
+    try:
+        with reporter.task(label, duration) as task:
+            assert proc.stdout is not None
+            speed: float | None = None
+            for line in proc.stdout:
+                key, _, value = line.strip().partition("=")
+                if key == "out_time_us" and value.lstrip("-").isdigit():
+                    task.update(max(0, int(value)) / 1e6, speed)
+                elif key == "speed" and value.endswith("x"):
+                    try:
+                        speed = float(value[:-1])
+                    except ValueError:
+                        speed = None
+            code = proc.wait()
+            t.join(timeout=5)
+            if code != 0:
+                raise RenderError(f"{label}: ffmpeg failed (exit {code})", "\n".join(tail))
+    except BaseException:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        t.join(timeout=5)
+        raise
+
+
+def run_ffmpeg_quiet(argv: Sequence[str], what: str = "ffmpeg") -> bytes:
+    """Run a short ffmpeg command, return stdout; RenderError with stderr tail on failure."""
+    proc = subprocess.run(list(argv), stdin=subprocess.DEVNULL, capture_output=True)
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-STDERR_TAIL_LINES:]
+        raise RenderError(f"{what}: ffmpeg failed (exit {proc.returncode})", "\n".join(err))
+    return proc.stdout

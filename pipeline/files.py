@@ -1,0 +1,168 @@
+"""Files reelforge writes and the folders it uses: cache and config folders, atomic
+outputs (temporary file in the same folder, then rename), and the record of which files
+reelforge wrote, so a re-run refreshes its own outputs but never replaces a user's file."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Iterator
+
+from pipeline.errors import InputError
+
+
+def cache_dir() -> Path:
+    """REELFORGE_CACHE if set, else the platform's user cache dir."""
+    env = os.environ.get("REELFORGE_CACHE")
+    if env:
+        path = Path(env)
+    else:
+        import platformdirs
+
+        path = Path(platformdirs.user_cache_dir("reelforge"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def user_presets_dir() -> Path:
+    """REELFORGE_PRESETS if set, else <user config dir>/presets."""
+    env = os.environ.get("REELFORGE_PRESETS")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("reelforge")) / "presets"
+
+
+def read_text_file(path: Path, where: str) -> str:
+    """The UTF-8 text of a user's file; InputError starting with `where` (the option or
+    file to name) when it is missing or unreadable."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{where}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{where}: cannot read ({exc.__class__.__name__})") from None
+
+
+def partial_path(target: Path) -> Path:
+    """A hidden sibling with the same extension (ffmpeg picks the muxer from it)."""
+    token = secrets.token_hex(4)
+    return target.with_name(f".{target.stem}.partial-{token}{target.suffix}")
+
+
+def ensure_parent(target: Path) -> None:
+    parent = target.parent
+    if parent.exists() and not parent.is_dir():
+        raise InputError(f"{parent}: is not a folder")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{parent}: cannot create output folder ({exc.strerror})") from None
+
+
+def check_writable(target: Path) -> None:
+    """InputError naming `target` unless a file can be created beside it (its folder is
+    made if missing): found out before any work, not after an hour of encoding."""
+    target = Path(target)
+    ensure_parent(target)
+    probe = partial_path(target)
+    try:
+        with open(probe, "xb"):
+            pass
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"{target}: cannot write there ({exc.strerror or exc.__class__.__name__})") from None
+
+
+@contextlib.contextmanager
+def atomic_output(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path; on success it replaces `target`, on any failure it is removed."""
+    target = Path(target)
+    if target.is_dir():
+        raise InputError(f"{target}: is a folder; give a file name")
+    check_writable(target)
+    tmp = partial_path(target)
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise FileNotFoundError(str(tmp))
+        os.replace(tmp, target)
+        record_written(target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def atomic_write_text(target: Path, text: str) -> Path:
+    with atomic_output(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return target
+
+
+def atomic_write_bytes(target: Path, data: bytes) -> Path:
+    with atomic_output(target) as tmp:
+        tmp.write_bytes(data)
+    return target
+
+
+# Which files reelforge wrote. An existing file at an output path is replaced without
+# --overwrite only when reelforge wrote it and nobody has changed it since.
+
+def _record(path: Path) -> Path:
+    key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
+    return cache_dir() / "written" / f"{key}.json"
+
+
+def record_written(path: str | os.PathLike[str]) -> None:
+    """Remember that reelforge wrote `path` with its current content."""
+    p = Path(path)
+    try:
+        st = p.stat()
+        rec = _record(p)
+        rec.parent.mkdir(parents=True, exist_ok=True)
+        rec.write_text(json.dumps({"path": str(p.resolve()), "size": st.st_size,
+                                   "mtime_ns": st.st_mtime_ns, "digest": file_digest(p)}))
+    except OSError:
+        pass  # an unwritable cache only costs the convenience, never a user's file
+
+
+def written_by_us(path: str | os.PathLike[str]) -> bool:
+    """True when reelforge wrote `path` and its content is unchanged since."""
+    p = Path(path)
+    try:
+        data = json.loads(_record(p).read_text())
+        st = p.stat()
+    except (OSError, ValueError):
+        return False
+    if st.st_size != data.get("size"):
+        return False
+    if st.st_mtime_ns == data.get("mtime_ns"):
+        return True
+    return file_digest(p) == data.get("digest")
+
+
+_CHUNK = 1 << 20
+
+
+def file_digest(path: str | os.PathLike[str]) -> str:
+    """sha256 of a file's content (memoised by path, size and mtime)."""
+    p = Path(path)
+    st = p.stat()
+    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+    if key in _DIGESTS:
+        return _DIGESTS[key]
+    h = hashlib.sha256()
+    with open(p, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+    _DIGESTS[key] = h.hexdigest()
+    return _DIGESTS[key]
+
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}

@@ -1,0 +1,161 @@
+"""The Stage protocol, the context stages run in, and the registry.
+
+A stage is a function Timeline -> Timeline with validated parameters. Stages are found
+by convention (every module of the `stages` package that defines STAGE) and through the
+entry-point group "reelforge.stages" for third-party plugins. The engine never imports a
+stage by name.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+from pipeline.errors import InputError, did_you_mean
+from pipeline.progress import Reporter, default_reporter
+from pipeline.model.timeline import Timeline
+
+ENTRY_POINT_GROUP = "reelforge.stages"
+
+
+@runtime_checkable
+class Stage(Protocol):
+    name: ClassVar[str]
+    Params: ClassVar[type[BaseModel]]
+
+    def apply(self, tl: Timeline, params: BaseModel, ctx: "StageContext") -> Timeline: ...
+
+
+@dataclass
+class StageContext:
+    """What a stage may use besides its timeline and parameters."""
+
+    reporter: Reporter = field(default_factory=default_reporter)
+    base_dir: Path = field(default_factory=Path.cwd)  # relative paths in params resolve here
+    work_dir: Path | None = None  # scratch space for intermediate files (synthesised speech...)
+    outputs: list[dict[str, Any]] = field(default_factory=list)  # what export wrote, check found
+    dry_run: bool = False
+    overwrite: bool = False  # replace existing files reelforge did not write (or that changed)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def resolve(self, path: str | Path) -> Path:
+        p = Path(path).expanduser()
+        return Path(os.path.normpath(p if p.is_absolute() else (self.base_dir / p)))
+
+    def scratch(self) -> Path:
+        if self.work_dir is None:
+            from pipeline.files import cache_dir
+
+            self.work_dir = cache_dir() / "work"
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        return self.work_dir
+
+    def warn(self, message: str) -> None:
+        self.reporter.warn(message)
+
+    def info(self, message: str) -> None:
+        self.reporter.info(message)
+
+
+def _stage_modules() -> list[Any]:
+    import stages
+
+    mods = []
+    for info in sorted(pkgutil.iter_modules(stages.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        mods.append(importlib.import_module(f"stages.{info.name}"))
+    return mods
+
+
+@functools.lru_cache(maxsize=1)
+def registry() -> dict[str, type]:
+    """name -> stage class, built-ins first, then plugins (which may not shadow built-ins)."""
+    found: dict[str, type] = {}
+    for mod in _stage_modules():
+        cls = getattr(mod, "STAGE", None)
+        if cls is not None:
+            found[cls.name] = cls
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            cls = ep.load()
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the CLI
+            default_reporter().warn(f"plugin stage '{ep.name}' failed to load: {exc}")
+            continue
+        name = getattr(cls, "name", ep.name)
+        if name not in found:
+            found[name] = cls
+    return found
+
+
+def get_stage(name: str) -> Stage:
+    stages_ = registry()
+    if name not in stages_:
+        hint = did_you_mean(name, stages_, f"; known: {', '.join(sorted(stages_))}")
+        raise InputError(f"unknown step '{name}'{hint}")
+    return stages_[name]()
+
+
+def builtin_command(name: str) -> Any | None:
+    """The click command of the built-in stage module named after `name`, if there is one."""
+    module_name = name.replace("-", "_")
+    if not module_name.isidentifier() or module_name.startswith("_"):
+        return None
+    try:
+        mod = importlib.import_module(f"stages.{module_name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"stages.{module_name}":
+            return None
+        raise
+    cmd = getattr(mod, "command", None)
+    return cmd if cmd is not None and cmd.name == name else None
+
+
+def stage_commands() -> list[Any]:
+    """click commands that stage modules and plugins offer (module attribute `command`)."""
+    cmds = []
+    for mod in _stage_modules():
+        cmd = getattr(mod, "command", None)
+        if cmd is not None:
+            cmds.append(cmd)
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            cls = ep.load()
+        except Exception:  # noqa: BLE001
+            continue
+        mod = importlib.import_module(cls.__module__)
+        cmd = getattr(mod, "command", None)
+        if cmd is not None and cmd.name not in {c.name for c in cmds}:
+            cmds.append(cmd)
+    return cmds
+
+
+def validate_params(stage: Stage, raw: dict[str, Any], where: str) -> BaseModel:
+    """Validate raw parameters; errors name `where` and the key at fault."""
+    from pydantic import ValidationError
+
+    try:
+        return stage.Params.model_validate(raw or {})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        if where == "option":
+            from pipeline.cli.kit import option_at_fault
+
+            named = option_at_fault(err.get("loc", ()), err.get("input"))
+            if named:
+                raise InputError(f"{named}: {msg}") from None
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        key = f"{stage.name}.{loc}" if loc else stage.name
+        raise InputError(f"{where}: {key}: {msg}") from None

@@ -1,0 +1,133 @@
+"""voiceover: recorded files or a script spoken by a speech provider, laid on the
+voiceover track (lines never overlap), with word timings for captions."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal, Optional
+
+import click
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pipeline.cli.kit import handle_errors, inputs_argument, output_option
+from pipeline.run.stage import StageContext
+from pipeline.model.timeline import Timeline
+
+
+class RecordedLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    file: str
+    at: Optional[float] = Field(default=None, ge=0)
+    text: Optional[str] = None  # what is said, for word timings
+
+
+class VoiceoverParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    script: Optional[str] = None
+    audio: list[RecordedLine] = Field(default_factory=list)
+    tts: Literal["local", "openai", "elevenlabs"] = "local"
+    voice: Optional[str] = None
+    model: Optional[str] = None
+    fit: Literal["extend", "trim", "warn"] = "warn"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "VoiceoverParams":
+        if bool(self.script) == bool(self.audio):
+            raise ValueError("give either a script or recorded audio files (not both, not neither)")
+        return self
+
+
+class VoiceoverStage:
+    """Place voice lines on the timeline; the track is assembled once with pydub."""
+
+    name: ClassVar[str] = "voiceover"
+    Params: ClassVar[type[BaseModel]] = VoiceoverParams
+
+    def apply(self, tl: Timeline, params: BaseModel, ctx: StageContext) -> Timeline:
+        from pathlib import Path
+
+        from stages.voiceover import voicetrack as vt
+        from pipeline.analysis.audio import decode_audio
+        from pipeline.errors import InputError
+        from pipeline.providers.speech import estimate_words, synthesize
+        from pipeline.timebase import to_fraction
+        from pipeline.files import cache_dir, read_text_file
+
+        assert isinstance(params, VoiceoverParams)
+        tl.require_clips("voiceover")
+        tl = tl.copy()
+        rate = tl.canvas.sample_rate
+        if params.script:
+            path = ctx.resolve(params.script)
+            cues = vt.parse_script(read_text_file(path, f"--script {path}"), where=str(path))
+        else:
+            cues = [vt.Cue(text=a.text or "", at=None if a.at is None else to_fraction(a.at),
+                           audio=str(ctx.resolve(a.file)), where=f"--audio {a.file}") for a in params.audio]
+        lines = []
+        for cue in cues:
+            if cue.audio:
+                if not Path(cue.audio).is_file():
+                    raise InputError(f"{cue.where}: no such file")
+                y = decode_audio(cue.audio, sample_rate=rate, mono=True)
+                if y.size == 0:
+                    raise InputError(f"{cue.where}: the file has no audio")
+                words = estimate_words(cue.text, cue.audio) if cue.text else []
+                lines.append(vt.Line(cue, vt.to_segment(y, rate), words))
+            else:
+                speech = synthesize(cue.text, params.tts, params.voice, params.model)
+                y = decode_audio(str(speech.path), sample_rate=rate, mono=True)
+                seg, words = vt.trim_silence(vt.to_segment(y, rate), speech.words)
+                lines.append(vt.Line(cue, seg, words))
+        vt.place(tl, lines, ctx.warn)
+        tl = vt.check_fit(tl, lines, params.fit, ctx.warn)
+        if not any(len(ln.segment) for ln in lines):
+            raise InputError("voiceover: every line falls after the end of the picture")
+        track_path = vt.assemble(lines, rate, cache_dir() / "voiceover")
+        tl.track("voiceover").items = vt.items_for(lines, track_path)  # replaces an earlier voiceover
+        tl.provenance.append({"voiceover": "recorded" if params.audio else params.tts,
+                              "voice": params.voice or "", "lines": len(lines)})
+        kept = [ln for ln in lines if len(ln.segment)]
+        ctx.info(f"voiceover: {len(kept)} line(s), {float(max(ln.end for ln in kept)):.2f}s")
+        return tl
+
+
+STAGE = VoiceoverStage
+
+
+@click.command("voiceover")
+@inputs_argument
+@click.option("--audio", "audio", multiple=True, type=click.Path(dir_okay=False),
+              help="A recorded voice file; repeat for several.")
+@click.option("--at", "at", multiple=True, type=float,
+              help="Start (seconds) of the matching --audio; without it, files follow one another.")
+@click.option("--script", type=click.Path(dir_okay=False),
+              help="Text file, one line per cue: `[shot-id] text`, `[12.5] text` or plain text.")
+@click.option("--tts", type=click.Choice(["local", "openai", "elevenlabs"]), default="local", show_default=True,
+              help="Speech provider for --script (local is offline espeak-ng).")
+@click.option("--voice", help="Voice: espeak-ng voice (en-us, en-us+f3, de...), OpenAI voice (alloy...) "
+                              "or ElevenLabs voice id.")
+@click.option("--model", help="Speech model for openai (gpt-4o-mini-tts) or elevenlabs (eleven_multilingual_v2).")
+@click.option("--fit", type=click.Choice(["extend", "trim", "warn"]), default="warn", show_default=True,
+              help="When the voice runs past the picture: hold the last frame, cut the line, or only warn.")
+@output_option()
+@handle_errors
+def command(inputs: tuple[str, ...], audio: tuple[str, ...], at: tuple[float, ...], script: str | None,
+            tts: str, voice: str | None, model: str | None, fit: str, output: str, overwrite: bool) -> None:
+    """Add a voiceover to INPUT: recorded files at given times, or a spoken script.
+
+    \b
+    Example:
+      reelforge voiceover seq.timeline.json --script voiceover.txt --tts local -o vo.timeline.json
+      reelforge voiceover seq.mp4 --audio intro.wav --at 0.5 --audio outro.wav --at 6 -o vo.mp4
+    """
+    from pipeline.cli.kit import run_stage_command
+    from pipeline.errors import InputError
+
+    if bool(script) == bool(audio):
+        raise InputError("voiceover: give --script FILE or one or more --audio FILE (not both)")
+    if len(at) > len(audio):
+        raise InputError("--at: more --at than --audio options")
+    recorded = [{"file": f, "at": at[i] if i < len(at) else None} for i, f in enumerate(audio)]
+    raw = {"script": script, "audio": recorded or None, "tts": tts, "voice": voice, "model": model, "fit": fit}
+    run_stage_command("voiceover", inputs, raw, output, overwrite, reads=[*audio, *([script] if script else [])])
