@@ -30,11 +30,14 @@ def read_frames(
     gray: bool = False,
     src_size: tuple[int, int] | None = None,
     max_frames: int | None = None,
+    crop: tuple[int, int, int, int] | None = None,
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Yield (source time in seconds, frame) at `fps` (None: every frame), scaled to `width`.
 
     Frames are uint8 arrays, HxW (gray) or HxWx3 (RGB). Times are the source's own
-    (start included), taken from the frame index at the analysis rate.
+    (start included), taken from the frame index at the analysis rate. `crop` (x, y, w, h
+    in the source's display pixels) keeps one region before scaling: a face decoded at
+    low resolution costs no more than a thumbnail.
     """
     if height is None:
         if src_size is None:
@@ -47,6 +50,8 @@ def read_frames(
     filters = []
     if fps:
         filters.append(f"fps={Fraction(fps).limit_denominator(100000)}")
+    if crop is not None:
+        filters.append("crop={2}:{3}:{0}:{1}:exact=1".format(*(int(v) for v in crop)))
     filters.append(f"scale={width}:{height}:flags=area")
     argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error"]
     if start:

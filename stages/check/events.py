@@ -1,0 +1,85 @@
+"""Picture events for the offset check: brightness flashes, cuts and changes of motion,
+measured on every frame of a tiny gray decode. Index k of each feature = something
+changed at frame k."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+FLASH_MIN = 3.0  # mean brightness rise (of 255) that counts as a flash
+CUT_MIN = 12.0  # mean absolute frame difference (of 255) that counts as a cut
+MOTION_MIN = 1.0  # change of velocity (pixels per frame at 160 px) that counts
+
+
+def _spikes(x: np.ndarray, radius: int = 3) -> np.ndarray:
+    """What rises above its local median: isolates events from steady levels."""
+    if x.size == 0:
+        return x
+    pad = np.pad(x, radius, mode="edge")
+    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * radius + 1)
+    return np.maximum(x - np.median(win, axis=1), 0.0)
+
+
+def visual_features(frames: Iterable[np.ndarray], grid: int = 4) -> dict[str, np.ndarray]:
+    """Per-frame event strengths, index k = something changed at frame k.
+
+    flash:  rise in mean brightness from frame k-1 to k
+    cut:    spike in mean absolute frame difference (a new shot begins at k)
+    motion: change of velocity at k (optical flow before vs after, per grid cell), so an
+            impact or a bounce shows as a spike; sub-frame timing survives because the
+            velocity change splits between neighbouring frames in proportion.
+    """
+    import cv2
+
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+    means: list[float] = []
+    diffs: list[float] = [0.0]
+    vels: list[np.ndarray] = []
+    valids: list[np.ndarray] = []
+    prev: np.ndarray | None = None
+    for frame in frames:
+        h, w = frame.shape
+        ch, cw = h // grid, w // grid
+        means.append(float(cv2.mean(frame)[0]))
+        if prev is None:
+            vels.append(np.zeros((grid, grid, 2), np.float32))
+            valids.append(np.zeros((grid, grid), bool))
+            prev = frame
+            continue
+        absdiff = cv2.absdiff(frame, prev)
+        diffs.append(float(cv2.mean(absdiff)[0]))
+        # velocity per cell: mean flow over the pixels that move (an object, not its cell)
+        flow = dis.calc(prev, frame, None)[: ch * grid, : cw * grid]
+        flow = flow.reshape(grid, ch, grid, cw, 2).transpose(0, 2, 1, 3, 4)
+        changed = absdiff[: ch * grid, : cw * grid].reshape(grid, ch, grid, cw).transpose(0, 2, 1, 3)
+        moving = ((np.abs(flow[..., 0]) + np.abs(flow[..., 1]) > 0.35) & (changed > 3)).astype(np.float32)
+        cnt = moving.sum(axis=(2, 3))
+        sums = (flow * moving[..., None]).sum(axis=(2, 3))
+        vels.append(sums / np.maximum(cnt, 1)[..., None] * (160.0 / w))  # px/frame at 160 px wide
+        valids.append(cnt >= max(2, ch * cw // 100))
+        prev = frame
+    n = len(means)
+    mean = np.array(means, np.float32)
+    diff = np.array(diffs[:n], np.float32)
+    vel = np.array(vels, np.float32).reshape(n, grid, grid, 2)
+    valid = np.array(valids, bool).reshape(n, grid, grid)
+    dmean = np.zeros(n, np.float32)
+    dmean[1:] = np.diff(mean)
+    flash = np.maximum(dmean - FLASH_MIN, 0.0)
+    # a change of picture not explained by a change of overall brightness
+    cut = np.maximum(_spikes(np.maximum(diff - np.abs(dmean), 0.0)) - CUT_MIN, 0.0)
+    motion = np.zeros(n, np.float32)
+    if n > 2:
+        dv = np.linalg.norm(vel[2:] - vel[1:-1], axis=-1)  # velocity after frame k minus before
+        # only where something moves on both sides: an object entering a cell is no event
+        dv = np.where(valid[2:] & valid[1:-1], dv, 0.0)
+        motion[1:-1] = np.maximum(dv - MOTION_MIN, 0.0).sum(axis=(1, 2))
+    # flow across a flash or a cut is meaningless: no motion events next to them
+    bad = np.flatnonzero((np.abs(dmean) > FLASH_MIN) | (diff > CUT_MIN * 2))
+    for k in bad:
+        motion[max(0, k - 2): k + 2] = 0.0
+    motion = _spikes(motion, 4)
+    motion[motion < MOTION_MIN * 2] = 0.0  # flow noise is not an event
+    return {"flash": flash, "cut": cut, "motion": motion}
