@@ -54,7 +54,7 @@ def test_vendored_model_matches_its_checksum() -> None:
 
 @needs_talking
 def test_injected_shifts_move_the_estimate_by_the_same_amount(tmp_path: Path) -> None:
-    from stages.check.sync import measure_sync
+    from stages.check.measure import measure_sync
 
     base = measure_sync(str(TALKING / CLIP))
     assert base.feature == "lips" and base.offset_ms is not None, base.reason
@@ -68,7 +68,7 @@ def test_injected_shifts_move_the_estimate_by_the_same_amount(tmp_path: Path) ->
 
 @needs_talking
 def test_sound_from_another_clip_is_not_measurable(tmp_path: Path) -> None:
-    from stages.check.sync import measure_sync
+    from stages.check.measure import measure_sync
 
     mixed = shifted(TALKING / CLIP, 0.0, tmp_path / "other sound.mp4", audio_from=TALKING / OTHER)
     res = measure_sync(str(mixed))
@@ -79,7 +79,7 @@ def test_sound_from_another_clip_is_not_measurable(tmp_path: Path) -> None:
 @needs_talking
 def test_two_halves_agree(tmp_path: Path) -> None:
     from pipeline.model.media import probe
-    from stages.check.sync import measure_sync
+    from stages.check.measure import measure_sync
 
     path = str(TALKING / CLIP)
     half = float(probe(path).duration) / 2

@@ -138,7 +138,8 @@ def delivery_checks(info: Any, loud: Any, preset: Any) -> list[Check]:
 def check_media(path: str, tolerance: str = "itu", preset: Any = None) -> dict[str, Any]:
     """Every check for one media file; the --json document (plus "sync" for the report)."""
     from pipeline.analysis.loudness import measure_file
-    from stages.check.sync import SyncResult, measure_sync
+    from stages.check.measure import measure_sync
+    from stages.check.sync import SyncResult
     from pipeline.model.media import probe
 
     tolerance_window(tolerance)
@@ -241,7 +242,7 @@ def silent_gaps(tl: Any, min_gap: float = SILENT_GAP_S) -> list[tuple[Fraction, 
 def check_timeline(tl: Any, tolerance: str = "itu", preset: Any = None, where: str = "timeline",
                    max_sources: int = 12) -> dict[str, Any]:
     """Timeline checks, plus the offset of every distinct source that has sound."""
-    from stages.check.sync import measure_sync
+    from stages.check.measure import measure_sync
 
     tolerance_window(tolerance)
     checks = timeline_checks(tl)

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from stages.check.sync import (ANALYSIS_WIDTH, AUDIO_HOP, AUDIO_SR, MAX_LAG, MIN_CONFIDENCE, SyncResult,
-                               audio_onsets, correlate, gray_frames)
+from stages.check.sync import (ANALYSIS_WIDTH, AUDIO_HOP, AUDIO_SR, MAX_LAG, SyncResult, audio_onsets, correlate,
+                               gray_frames)
 
 VERSION = 7
 
@@ -113,6 +113,14 @@ def measure_span(path: str, start: float = 0.0, end: float | None = None, max_la
     return res
 
 
+def measure_sync(path: str, max_lag: float = MAX_LAG, width: int = ANALYSIS_WIDTH,
+                 start: float = 0.0, end: float | None = None, lips: bool = True) -> SyncResult:
+    """Offset between sound and picture of a media file, or of the span [start, end) of it
+    (cached by content). Picture events and, when a face shows, lips compete: the one
+    with the best calibrated confidence wins."""
+    return measure_span(path, start, end, max_lag=max_lag, width=width, lips=lips)
+
+
 def best_of(events: SyncResult, lip: SyncResult) -> SyncResult:
     """The measured result with the higher calibrated confidence; when neither is
     measured, the one whose reason says more (a face was seen: the lips' reason)."""
@@ -125,4 +133,3 @@ def best_of(events: SyncResult, lip: SyncResult) -> SyncResult:
     return events
 
 
-__all__ = ["measure_span", "file_events", "best_of", "MIN_CONFIDENCE"]

@@ -277,14 +277,3 @@ def _confidence(a: np.ndarray, v: np.ndarray, lag: float, frame: float, max_lag:
     share = min(1.0, m / n)
     conf = (1.0 - p_false) * share if m >= MIN_EVENTS else 0.0
     return round(float(conf), 3), m, n
-
-
-# ---- entry point -------------------------------------------------------------------------
-def measure_sync(path: str, max_lag: float = MAX_LAG, width: int = ANALYSIS_WIDTH,
-                 start: float = 0.0, end: float | None = None, lips: bool = True) -> SyncResult:
-    """Offset between sound and picture of a media file, or of the span [start, end) of it
-    (cached by content). Picture events and, when a face shows, lips compete: the one
-    with the best calibrated confidence wins."""
-    from stages.check.measure import measure_span
-
-    return measure_span(path, start, end, max_lag=max_lag, width=width, lips=lips)
