@@ -11,7 +11,7 @@ import ffmpeg
 
 from pipeline.timebase import frames_in, samples_in, seconds_arg
 from pipeline.model.timeline import Timeline
-from pipeline.ffmpeg import ffmpeg_exe
+from pipeline.ffmpeg import media_path, preamble
 from pipeline.render.audio import clip_audio, silence_spec
 from pipeline.render.tracks import mix_tracks, reserve_tracks
 from pipeline.render.join import join
@@ -86,7 +86,7 @@ class InputPool:
             if key[0] == "lavfi":
                 inp = ffmpeg.input(key[1], f="lavfi")
             elif key[0] == "concat":
-                inp = ffmpeg.input(key[1], f="concat", safe=0)
+                inp = ffmpeg.input(media_path(key[1]), f="concat", safe=0)
             else:
                 _, source, ss, t = key
                 kwargs: dict[str, Any] = {}
@@ -94,7 +94,7 @@ class InputPool:
                     kwargs["t"] = t
                 if ss:
                     kwargs["ss"] = ss
-                inp = ffmpeg.input(source, **kwargs)
+                inp = ffmpeg.input(media_path(source), **kwargs)
             stream = inp.video if kind == "v" else inp.audio
             n = self._count.get(slot, 1)
             if n > 1:
@@ -211,9 +211,6 @@ def build_jobs_argv(jobs: Sequence[OutputJob], overwrite: bool = True) -> list[s
                 nodes.append(ffmpeg.output(pv, "-", f="null", **job.settings.video_args()))
                 nodes.append(ffmpeg.output(pa, "-", f="null"))
             else:
-                nodes.append(ffmpeg.output(pv, pa, str(job.path), **job.settings.encoder_args()))
+                nodes.append(ffmpeg.output(pv, pa, media_path(job.path), **job.settings.encoder_args()))
     out = ffmpeg.merge_outputs(*nodes) if len(nodes) > 1 else nodes[0]
-    out = out.global_args("-hide_banner", "-nostdin", "-v", "error", "-progress", "pipe:1", "-nostats")
-    if overwrite:
-        out = out.overwrite_output()
-    return out.compile(cmd=ffmpeg_exe())
+    return [*preamble(progress=True, overwrite=overwrite), *out.get_args()]
