@@ -138,7 +138,8 @@ def print_table(doc: dict[str, Any]) -> None:
               help="Also check delivery rules of this preset (resolution, fps, codec, loudness, limits).")
 @click.option("--report", "report", default=None, type=click.Path(dir_okay=False),
               help="Write a self-contained HTML report to this file.")
-@click.option("--fix", is_flag=True, help="Write a copy with the audio moved by the measured offset (needs -o).")
+@click.option("--fix", is_flag=True, help="Write a copy with each late or early shot's sound moved by its "
+              "measured offset (needs -o; a timeline gets a corrected .timeline.json).")
 @click.option("-o", "--output", "output", default=None, type=click.Path(dir_okay=False),
               help="Output for --fix (video is stream-copied).")
 @click.option("--overwrite", "-y", is_flag=True, help="Replace OUT or the report if it exists.")
@@ -156,20 +157,22 @@ def command(input_path: str, as_json: bool, tolerance: str, preset_name: str | N
       reelforge check final.mp4 --preset tiktok --report check.html
       reelforge check take.mp4 --json
       reelforge check take.mp4 --fix -o take.synced.mp4
+      reelforge check seq.timeline.json --fix -o seq.fixed.timeline.json
     """
     from pipeline.cli.kit import check_output
-    from pipeline.errors import InputError, StageError
+    from pipeline.errors import InputError
 
     if fix and not output:
         raise InputError("--fix: give the corrected file with -o OUT")
     if output and not fix:
         raise InputError("-o: only used with --fix")
-    if fix and input_path.endswith(".timeline.json"):
-        raise InputError("--fix: needs a media file, not a timeline")
     from pathlib import Path
 
     if output:
-        if Path(output).suffix.lower() not in (".mp4", ".mov", ".mkv", ".m4v"):
+        if input_path.endswith(".timeline.json"):
+            if not output.endswith(".timeline.json"):
+                raise InputError(f"-o {output}: the corrected copy of a timeline is a .timeline.json")
+        elif Path(output).suffix.lower() not in (".mp4", ".mov", ".mkv", ".m4v"):
             raise InputError(f"-o {output}: use .mp4, .mov, .mkv or .m4v for the corrected copy")
         check_output(output, [input_path], overwrite)
     if report:
@@ -178,21 +181,18 @@ def command(input_path: str, as_json: bool, tolerance: str, preset_name: str | N
             raise InputError(f"--report {report}: is also the -o output; choose another name")
     doc, media, preset = run_check(input_path, tolerance, preset_name)
     if fix:
-        from stages.check.checking import fix_offset
+        from stages.check.fix import apply_fix
 
-        if doc["av_offset_ms"] is None:
-            raise StageError(f"{input_path}: --fix: the offset is not measurable, nothing to correct")
-        fix_offset(input_path, doc["av_offset_ms"], output)
-        doc["fixed"] = {"path": str(output), "shift_ms": doc["av_offset_ms"]}
-        shift = doc["av_offset_ms"]
-        click.echo(f"wrote {output} (audio {'delayed' if shift > 0 else 'advanced'} by {abs(shift):.1f} ms)", err=True)
+        assert output is not None
+        doc["fixed"] = apply_fix(doc, input_path, media, output)
+        click.echo(doc["fixed"].pop("message"), err=True)
     if report:
         from stages.check.report import write_report
 
         write_report(doc, media, report, preset.loudness_lufs if preset else None)
         click.echo(f"wrote {report}", err=True)
     if as_json:
-        out = {k: v for k, v in doc.items() if k not in ("sync", "sources")}
+        out = {k: v for k, v in doc.items() if k not in ("sync", "sources", "shot_syncs")}
         sync = doc.get("sync")
         if sync:
             out["sync"] = {k: sync[k] for k in ("feature", "reason", "events_matched", "events_compared",

@@ -10,7 +10,7 @@ import numpy as np
 
 FLASH_MIN = 3.0  # mean brightness rise (of 255) that counts as a flash
 CUT_MIN = 12.0  # mean absolute frame difference (of 255) that counts as a cut
-MOTION_MIN = 1.0  # change of velocity (pixels per frame at 160 px) that counts
+MOTION_MIN = 1.0  # change of velocity (pixels per 1/25 s at 160 px) that counts
 
 
 def _spikes(x: np.ndarray, radius: int = 3) -> np.ndarray:
@@ -22,14 +22,17 @@ def _spikes(x: np.ndarray, radius: int = 3) -> np.ndarray:
     return np.maximum(x - np.median(win, axis=1), 0.0)
 
 
-def visual_features(frames: Iterable[np.ndarray], grid: int = 4) -> dict[str, np.ndarray]:
+def visual_features(frames: Iterable[np.ndarray], grid: int = 4, fps: float = 25.0) -> dict[str, np.ndarray]:
     """Per-frame event strengths, index k = something changed at frame k.
 
     flash:  rise in mean brightness from frame k-1 to k
     cut:    spike in mean absolute frame difference (a new shot begins at k)
     motion: change of velocity at k (optical flow before vs after, per grid cell), so an
             impact or a bounce shows as a spike; sub-frame timing survives because the
-            velocity change splits between neighbouring frames in proportion.
+            velocity change splits between neighbouring frames in proportion. The
+            picture's overall motion (a pan, a drifting background) is taken out first;
+            velocities are in pixels per 1/25 s, averaged over ~40 ms either side of the
+            frame, so an impact looks the same at 24 and at 60 fps.
     """
     import cv2
 
@@ -51,7 +54,9 @@ def visual_features(frames: Iterable[np.ndarray], grid: int = 4) -> dict[str, np
         absdiff = cv2.absdiff(frame, prev)
         diffs.append(float(cv2.mean(absdiff)[0]))
         # velocity per cell: mean flow over the pixels that move (an object, not its cell)
-        flow = dis.calc(prev, frame, None)[: ch * grid, : cw * grid]
+        flow = dis.calc(prev, frame, None)
+        flow -= np.median(flow.reshape(-1, 2), axis=0)  # the camera's (or the background's) own motion
+        flow = flow[: ch * grid, : cw * grid]
         flow = flow.reshape(grid, ch, grid, cw, 2).transpose(0, 2, 1, 3, 4)
         changed = absdiff[: ch * grid, : cw * grid].reshape(grid, ch, grid, cw).transpose(0, 2, 1, 3)
         moving = ((np.abs(flow[..., 0]) + np.abs(flow[..., 1]) > 0.35) & (changed > 3)).astype(np.float32)
@@ -71,11 +76,19 @@ def visual_features(frames: Iterable[np.ndarray], grid: int = 4) -> dict[str, np
     # a change of picture not explained by a change of overall brightness
     cut = np.maximum(_spikes(np.maximum(diff - np.abs(dmean), 0.0)) - CUT_MIN, 0.0)
     motion = np.zeros(n, np.float32)
-    if n > 2:
-        dv = np.linalg.norm(vel[2:] - vel[1:-1], axis=-1)  # velocity after frame k minus before
-        # only where something moves on both sides: an object entering a cell is no event
-        dv = np.where(valid[2:] & valid[1:-1], dv, 0.0)
-        motion[1:-1] = np.maximum(dv - MOTION_MIN, 0.0).sum(axis=(1, 2))
+    base = max(1, int(round(fps / 25.0)))  # velocities over ~40 ms, whatever the frame rate
+    if n > 2 * base + 1:
+        v25 = vel * (fps / 25.0)  # pixels per 1/25 s: the same impact gives the same change at any rate
+        ok = valid.astype(np.float32)
+        ck = np.cumsum(np.concatenate([np.zeros((1,) + v25.shape[1:], np.float32), v25]), axis=0)
+        cv = np.cumsum(np.concatenate([np.zeros((1,) + ok.shape[1:], np.float32), ok]), axis=0)
+        # mean velocity over the `base` intervals before frame k and the `base` after it
+        ks = np.arange(base, n - base)
+        before = (ck[ks + 1] - ck[ks + 1 - base]) / base
+        after = (ck[ks + 1 + base] - ck[ks + 1]) / base
+        both = ((cv[ks + 1] - cv[ks + 1 - base]) == base) & ((cv[ks + 1 + base] - cv[ks + 1]) == base)
+        dv = np.where(both, np.linalg.norm(after - before, axis=-1), 0.0)
+        motion[ks] = np.maximum(dv - MOTION_MIN, 0.0).sum(axis=(1, 2))
     # flow across a flash or a cut is meaningless: no motion events next to them
     bad = np.flatnonzero((np.abs(dmean) > FLASH_MIN) | (diff > CUT_MIN * 2))
     for k in bad:

@@ -15,7 +15,7 @@ import numpy as np
 from stages.check.sync import (ANALYSIS_WIDTH, AUDIO_HOP, AUDIO_SR, MAX_LAG, SyncResult, audio_onsets, correlate,
                                gray_frames)
 
-VERSION = 7
+VERSION = 8
 
 
 def file_events(path: str, info: Any, width: int = ANALYSIS_WIDTH) -> dict[str, Any]:
@@ -39,7 +39,8 @@ def file_events(path: str, info: Any, width: int = ANALYSIS_WIDTH) -> dict[str, 
 
         t = threading.Thread(target=sound, daemon=True)
         t.start()
-        feats = visual_features(gray_frames(path, w, h, fps=float(v.fps) if v.variable_fps else None))
+        feats = visual_features(gray_frames(path, w, h, fps=float(v.fps) if v.variable_fps else None),
+                                fps=float(v.fps))
         t.join()
         if "error" in box:
             raise box["error"]
