@@ -101,21 +101,17 @@ def last_frame(clip: Path) -> Path:
     target = folder / f"{file_digest(clip)}-last.png"
     if target.exists():
         return target
+    # The last second first (fast); the whole clip when that holds no picture (the video
+    # can end well before the sound).
     for seek in (["-sseof", "-1"], []):
-        with atomic_output(target) as tmp:
-            argv = [*preamble(), *seek, "-i", media_path(clip),
-                    "-map", "0:v:0", "-update", "1", "-f", "image2", "-c:v", "png", media_path(tmp)]
-            try:
-                run_ffmpeg_quiet(argv, "last frame")
-                ok = tmp.exists()
-            except RenderError:
-                ok = False
-            if not ok:
-                if tmp.exists():
-                    tmp.unlink()
-                continue
-        if target.exists():
-            return target
+        argv_head = [*preamble(), *seek, "-i", media_path(clip), "-map", "0:v:0", "-update", "1",
+                     "-f", "image2", "-c:v", "png"]
+        try:
+            with atomic_output(target) as tmp:  # no file from ffmpeg: FileNotFoundError, nothing left
+                run_ffmpeg_quiet([*argv_head, media_path(tmp)], "last frame")
+        except (RenderError, FileNotFoundError):
+            continue
+        return target
     raise ProviderError(f"{clip}: cannot read its last frame")
 
 
