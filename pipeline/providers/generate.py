@@ -79,12 +79,34 @@ def generate_clip(
             v = info.video[0]
             if (v.width, v.height) != (req.width, req.height):
                 reporter.warn(f"{provider_name}: asked for {req.width}x{req.height}, got {v.width}x{v.height}")
-        provenance = {**provenance, "request": digest}
+        provenance = {**provenance, **generation_facts(req, target), "request": digest}
         meta_path.write_text(json.dumps(provenance, indent=2))
         rec = load_job(provider_name, digest)
         if rec is not None:
             close_job(rec, "done")
     return target, provenance
+
+
+def generation_facts(req: VideoRequest, clip: Path) -> dict[str, Any]:
+    """What provenance records of every generated shot besides the provider's own account:
+    the prompt's hash, the seed, when, and what the clip's own content credentials say (a
+    provider such as Sora signs its output; the file keeps that manifest, and export
+    carries it as an ingredient)."""
+    import hashlib
+    from datetime import datetime, timezone
+
+    from pipeline.delivery.provenance import read_credentials
+
+    creds = read_credentials(clip)
+    facts: dict[str, Any] = {
+        "prompt_sha256": hashlib.sha256(req.prompt.encode()).hexdigest(),
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "credentials": {"state": creds.state, "claim_generator": creds.claim_generator,
+                        "signer": creds.signer, "ai_generated": creds.ai_generated},
+    }
+    if req.seed is not None:
+        facts["seed"] = req.seed
+    return facts
 
 
 def copy_to(src: Path, dest: Path) -> Path:

@@ -176,7 +176,7 @@ class GenerateStage:
             clip = clip_from_media(path, clip_id=shot.id)
             clip.label = shot.id
             clips.append(clip)
-            tl.provenance.append({"shot": shot.id, **provenance})
+            tl.provenance.append({"shot": shot.id, **provenance, "source": str(path)})
         return append_clips(tl, clips)
 
 
