@@ -22,8 +22,8 @@ from pipeline.errors import ProviderError, ReelforgeError
 from pipeline.progress import Reporter, default_reporter
 from pipeline.files import cache_dir
 from pipeline.ffmpeg import ffmpeg_exe
-from pipeline.providers.base import JobOptions, VideoRequest, get_provider
-from pipeline.providers.shotbars import ShotBars
+from pipeline.providers.base import JobOptions, VideoRequest
+from pipeline.providers.registry import get_provider
 
 # Jobs in flight at once per provider. Kling counts concurrent tasks per account (the
 # resource pack sets the limit); local renders on this machine's CPU.
@@ -89,20 +89,14 @@ def generate_clip(
 
 def generation_facts(req: VideoRequest, clip: Path) -> dict[str, Any]:
     """What provenance records of every generated shot besides the provider's own account:
-    the prompt's hash, the seed, when, and what the clip's own content credentials say (a
-    provider such as Sora signs its output; the file keeps that manifest, and export
-    carries it as an ingredient)."""
+    the prompt's hash, the seed and when. (The clip keeps any manifest its provider signed
+    into it; export carries it as an ingredient.)"""
     import hashlib
     from datetime import datetime, timezone
 
-    from pipeline.delivery.provenance import read_credentials
-
-    creds = read_credentials(clip)
     facts: dict[str, Any] = {
         "prompt_sha256": hashlib.sha256(req.prompt.encode()).hexdigest(),
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "credentials": {"state": creds.state, "claim_generator": creds.claim_generator,
-                        "signer": creds.signer, "ai_generated": creds.ai_generated},
     }
     if req.seed is not None:
         facts["seed"] = req.seed
@@ -180,7 +174,7 @@ def generate_shots(
     finished = {j.id: threading.Event() for j in jobs}
     stop = threading.Event()
 
-    with ShotBars(reporter, [j.id for j in jobs]) as bars:
+    with reporter.shots([j.id for j in jobs]) as bars:
         def work(job: ShotJob) -> None:
             shot_rep = bars.reporter(job.id)
             try:

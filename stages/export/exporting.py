@@ -214,7 +214,7 @@ def _plan_credentials(outputs: list[Output], opts: ExportOptions, key: Any, repo
 
 def finish(outputs: list[Output], opts: ExportOptions, reporter: Reporter) -> None:
     """Sidecars, covers and verification for rendered outputs."""
-    from pipeline.delivery.verify import print_reports, verify_output
+    from pipeline.delivery.verify import report_table, verify_output
 
     if opts.captions:
         from pipeline.delivery.captions import write_sidecars
@@ -247,7 +247,7 @@ def finish(outputs: list[Output], opts: ExportOptions, reporter: Reporter) -> No
 
             ok, expected, actual = check_manifest(out.path, out.seal.plan)
             report.checks.append(Check("credentials", expected, actual, "pass" if ok else "fail"))
-    print_reports(reports)
+    reporter.table(*report_table(reports))
     for out, report in zip(outputs, reports):
         warned = any(c.status == "warn" for c in report.checks)
         out.verified = ("ok with warnings" if warned else "ok") if report.ok else "failed"
