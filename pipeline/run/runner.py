@@ -165,11 +165,9 @@ def load_entry(key: str) -> dict[str, Any] | None:
 
 
 def save_entry(key: str, entry: dict[str, Any]) -> None:
-    path = _entry_path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
+    from pipeline.files import write_cache_file
+
+    write_cache_file(_entry_path(key), json.dumps(entry, ensure_ascii=False))
 
 
 # ---- running ----------------------------------------------------------------------------
