@@ -14,6 +14,13 @@ from typing import Callable, Iterator
 
 from pipeline.errors import InputError
 
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".m4v")  # the containers reelforge renders into
+
+
+def is_video_path(path: str | os.PathLike[str]) -> bool:
+    """Whether `path` names a video file reelforge can render (by its extension)."""
+    return Path(path).suffix.lower() in VIDEO_EXTENSIONS
+
 
 def cache_root() -> Path:
     """REELFORGE_CACHE if set, else the platform's user cache dir (not created here)."""

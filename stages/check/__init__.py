@@ -16,6 +16,7 @@ import click
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from pipeline.cli.kit import handle_errors
+from pipeline.files import is_video_path
 from pipeline.run.stage import StageContext
 from pipeline.model.timeline import Timeline
 
@@ -61,8 +62,7 @@ class CheckStage:
         if ctx.dry_run:
             ctx.info("would check " + ("the exported files" if ctx.outputs else "the timeline"))
             return tl
-        files = [o for o in ctx.outputs if o.get("preset") and str(o.get("path", "")).lower().endswith(
-            (".mp4", ".mov", ".mkv", ".m4v"))]
+        files = [o for o in ctx.outputs if o.get("preset") and is_video_path(str(o.get("path", "")))]
         docs = []
         if files:
             for out in files:
@@ -176,7 +176,7 @@ def command(input_path: str, as_json: bool, tolerance: str, preset_name: str | N
     from pathlib import Path
 
     if output:
-        if Path(output).suffix.lower() not in (".mp4", ".mov", ".mkv", ".m4v"):
+        if not is_video_path(output):
             raise InputError(f"-o {output}: use .mp4, .mov, .mkv or .m4v for the corrected copy")
         check_output(output, [input_path], overwrite)
     if report:
