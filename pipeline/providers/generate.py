@@ -78,12 +78,28 @@ def generate_clip(
             v = info.video[0]
             if (v.width, v.height) != (req.width, req.height):
                 reporter.warn(f"{provider_name}: asked for {req.width}x{req.height}, got {v.width}x{v.height}")
-        provenance = {**provenance, "request": digest}
+        provenance = {**provenance, **generation_facts(req, target), "request": digest}
         meta_path.write_text(json.dumps(provenance, indent=2))
         rec = load_job(provider_name, digest)
         if rec is not None:
             close_job(rec, "done")
     return target, provenance
+
+
+def generation_facts(req: VideoRequest, clip: Path) -> dict[str, Any]:
+    """What provenance records of every generated shot besides the provider's own account:
+    the prompt's hash, the seed and when. (The clip keeps any manifest its provider signed
+    into it; export carries it as an ingredient.)"""
+    import hashlib
+    from datetime import datetime, timezone
+
+    facts: dict[str, Any] = {
+        "prompt_sha256": hashlib.sha256(req.prompt.encode()).hexdigest(),
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    if req.seed is not None:
+        facts["seed"] = req.seed
+    return facts
 
 
 def copy_to(src: Path, dest: Path) -> Path:
