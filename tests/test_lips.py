@@ -67,6 +67,17 @@ def test_injected_shifts_move_the_estimate_by_the_same_amount(tmp_path: Path) ->
 
 
 @needs_talking
+def test_report_shows_mouth_against_speech(cli, tmp_path: Path) -> None:
+    report = tmp_path / "lips.html"
+    proc = cli("check", str(TALKING / CLIP), "--report", str(report))
+    assert proc.returncode == 1 and "sample_rate" in proc.stderr  # 16 kHz sound: a delivery problem, not sync
+    text = report.read_text()
+    assert "av_sync</td><td>" in text and "(audio late), confidence" in text
+    assert "Speech level (red, top) and mouth opening (blue, bottom" in text
+    assert "The frame at the strongest matched moment (lips)" in text
+
+
+@needs_talking
 def test_sound_from_another_clip_is_not_measurable(tmp_path: Path) -> None:
     from stages.check.measure import measure_sync
 

@@ -100,3 +100,16 @@ def test_fix_with_nothing_to_correct_is_refused(shots: dict, cli, tmp_path: Path
     proc = cli("check", str(seq), "--fix", "-o", str(out))
     assert proc.returncode == 1 and "nothing to correct" in proc.stderr and not out.exists()
     assert cli("check", str(seq), "--fix", "-o", str(tmp_path / "x.mp4")).returncode == 2
+
+
+def test_report_has_a_row_curves_and_a_peak_frame_per_shot(shots: dict, cli, tmp_path: Path) -> None:
+    report = tmp_path / "shots.html"
+    proc = cli("check", str(shots["joined"]), "--report", str(report))
+    assert proc.returncode == 1, proc.stderr
+    text = report.read_text()
+    assert "<h2>Shots</h2>" in text
+    assert text.count("Sound and picture, shot ") == 2
+    assert "Sound and picture, shot 2 (4.00-8.00 s)" in text
+    rows = text.split("<h2>Shots</h2>")[1].split("</table>")[0]
+    assert rows.count('<tr class="ok">') == 1 and rows.count('<tr class="bad">') == 1
+    assert text.count("The frame at the strongest matched moment") == 2

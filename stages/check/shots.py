@@ -86,6 +86,7 @@ def file_shots(path: str, lips: bool = True) -> list[Shot]:
         if "error" in box:
             raise box["error"]
     spans = cut_spans(data["cut"], fps, v0, float(info.duration))
+    cuts = [round(int(k) / fps, 4) for k in np.flatnonzero(np.asarray(data["cut"]) > 0)][:50]
     shots = []
     for i, (a, b) in enumerate(spans, 1):
         res = measure_span(path, a, b, lips=False)
@@ -93,6 +94,7 @@ def file_shots(path: str, lips: bool = True) -> list[Shot]:
             lip = box["lips"] if len(spans) == 1 else _lips_in_span(path, info, a, b, 1.0)
             res = best_of(res, lip)
         res.start_s, res.end_s = round(a, 4), round(b, 4)
+        res.cut_times = cuts  # every cut the picture shows, from the video's start
         shots.append(Shot(i, a, b, res, source=path))
     return shots
 
