@@ -9,7 +9,8 @@ from typing import Iterable
 import numpy as np
 
 FLASH_MIN = 3.0  # mean brightness rise (of 255) that counts as a flash
-CUT_MIN = 12.0  # mean absolute frame difference (of 255) that counts as a cut
+CUT_MIN = 12.0  # mean absolute frame difference (of 255) next to which motion is not trusted
+CUT_CHANGE = 0.35  # 1 - correlation of consecutive thumbnails that counts as a new picture
 MOTION_MIN = 1.0  # change of velocity (pixels per 1/25 s at 160 px) that counts
 
 
@@ -39,6 +40,8 @@ def visual_features(frames: Iterable[np.ndarray], grid: int = 4, fps: float = 25
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
     means: list[float] = []
     diffs: list[float] = [0.0]
+    changes: list[float] = [0.0]
+    thumb_prev: np.ndarray | None = None
     vels: list[np.ndarray] = []
     valids: list[np.ndarray] = []
     prev: np.ndarray | None = None
@@ -46,6 +49,18 @@ def visual_features(frames: Iterable[np.ndarray], grid: int = 4, fps: float = 25
         h, w = frame.shape
         ch, cw = h // grid, w // grid
         means.append(float(cv2.mean(frame)[0]))
+        # a cut changes what is seen, not only how bright: correlation of 32 px thumbnails
+        # ignores brightness and contrast (flashes) and most motion
+        thumb = cv2.resize(frame, (32, max(2, 32 * frame.shape[0] // frame.shape[1])),
+                           interpolation=cv2.INTER_AREA).astype(np.float32)
+        thumb -= thumb.mean()
+        spread = float(np.sqrt((thumb * thumb).mean()))
+        thumb = thumb / spread if spread > 2.0 else None  # type: ignore[assignment]
+        if thumb_prev is not None and thumb is not None:
+            changes.append(1.0 - float((thumb * thumb_prev).mean()))
+        elif means[:-1]:
+            changes.append(0.0)
+        thumb_prev = thumb
         if prev is None:
             vels.append(np.zeros((grid, grid, 2), np.float32))
             valids.append(np.zeros((grid, grid), bool))
@@ -74,7 +89,7 @@ def visual_features(frames: Iterable[np.ndarray], grid: int = 4, fps: float = 25
     dmean[1:] = np.diff(mean)
     flash = np.maximum(dmean - FLASH_MIN, 0.0)
     # a change of picture not explained by a change of overall brightness
-    cut = np.maximum(_spikes(np.maximum(diff - np.abs(dmean), 0.0)) - CUT_MIN, 0.0)
+    cut = 100.0 * np.maximum(_spikes(np.array(changes[:n], np.float32)) - CUT_CHANGE, 0.0)
     motion = np.zeros(n, np.float32)
     base = max(1, int(round(fps / 25.0)))  # velocities over ~40 ms, whatever the frame rate
     if n > 2 * base + 1:

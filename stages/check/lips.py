@@ -27,6 +27,7 @@ from pipeline.analysis.speech import SPEECH_HOP, band_envelope, changes, lagged_
 
 SEARCH_WIDTH = 320  # px: frames searched for a face
 SEARCH_FPS = 2.0
+KEYFRAME_SEARCH_S = 8.0  # from this long, the face is looked for on key frames first
 FACE_SHARE = 0.4  # a face in at least this share of the searched frames
 REGION = 256  # px: side of the decoded face region
 REGION_SCALE = 2.4  # region side over the Haar box side (room for the head to move)
@@ -36,7 +37,7 @@ STILL_RANGE = 0.02  # inner-lip gap (of eye distance): a mouth that moves less i
 CAL_MU = 0.58
 CAL_BETA = 0.11
 LIPS_MIN_CONFIDENCE = 0.97
-VERSION = 1
+VERSION = 2
 
 
 @dataclass
@@ -60,12 +61,23 @@ def _face_box(path: str, src: tuple[int, int], start: float, duration: float | N
 
     boxes, seen = [], 0
     scale = src[0] / SEARCH_WIDTH
-    for _, gray in read_frames(path, width=SEARCH_WIDTH, fps=SEARCH_FPS, start=start or None,
-                               duration=duration, gray=True, src_size=src):
-        seen += 1
-        found = find_faces(gray)
-        if found:
-            boxes.append(found[0])
+
+    def look(keyframes: bool) -> None:
+        nonlocal seen
+        for _, gray in read_frames(path, width=SEARCH_WIDTH, fps=SEARCH_FPS, start=start or None,
+                                   duration=duration, gray=True, src_size=src, keyframes=keyframes):
+            seen += 1
+            found = find_faces(gray)
+            if found:
+                boxes.append(found[0])
+
+    # a long stretch: its key frames are enough, and cost a fraction of a full decode
+    if duration is not None and duration >= KEYFRAME_SEARCH_S:
+        look(True)
+    if not seen:  # no key frame in the stretch: look at 2 frames a second
+        boxes.clear()
+        seen = 0
+        look(False)
     if not seen or len(boxes) < max(1, FACE_SHARE * seen):
         return None
     return tuple(float(v) * scale for v in np.median(np.array(boxes, np.float64), axis=0))

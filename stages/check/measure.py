@@ -15,7 +15,7 @@ import numpy as np
 from stages.check.sync import (ANALYSIS_WIDTH, AUDIO_HOP, AUDIO_SR, MAX_LAG, SyncResult, audio_onsets, correlate,
                                gray_frames)
 
-VERSION = 8
+VERSION = 9
 
 
 def file_events(path: str, info: Any, width: int = ANALYSIS_WIDTH) -> dict[str, Any]:

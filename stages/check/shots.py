@@ -15,7 +15,8 @@ import numpy as np
 
 from stages.check.sync import SyncResult
 
-MIN_SHOT_S = 1.0  # a cut closer than this to another one (or to an end) does not split a shot
+MIN_SHOT_S = 3.0  # a cut closer than this to another one (or to an end) does not split a shot:
+# rapid cuts (a montage cut to the beat) are events to measure by, not shots of their own
 
 
 @dataclass
@@ -49,12 +50,9 @@ def cut_spans(cut: list[float], fps: float, v0: float, duration: float) -> list[
     """Shot spans (file seconds) between the cut frames of a `cut` event array."""
     n = len(cut)
     end = v0 + n / fps if n else duration
-    bounds = [v0]
-    for k in np.flatnonzero(np.asarray(cut) > 0):
-        t = v0 + int(k) / fps
-        if t - bounds[-1] >= MIN_SHOT_S and end - t >= MIN_SHOT_S:
-            bounds.append(t)
-    bounds.append(end)
+    times = [v0] + [v0 + int(k) / fps for k in np.flatnonzero(np.asarray(cut) > 0)] + [end]
+    bounds = [v0] + [t for before, t, after in zip(times, times[1:], times[2:])
+                     if t - before >= MIN_SHOT_S and after - t >= MIN_SHOT_S] + [end]
     return list(zip(bounds[:-1], bounds[1:]))
 
 
