@@ -101,6 +101,8 @@ def measure_span(path: str, start: float = 0.0, end: float | None = None, max_la
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             box["error"] = exc
 
+    import cv2  # noqa: F401 - imported here first: OpenCV's loader is not safe to run from two threads at once
+
     t = threading.Thread(target=run_lips, daemon=True) if lips else None
     if t:
         t.start()

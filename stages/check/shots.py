@@ -75,6 +75,8 @@ def file_shots(path: str, lips: bool = True) -> list[Shot]:
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             box["error"] = exc
 
+    import cv2  # noqa: F401 - imported here first: OpenCV's loader is not safe to run from two threads at once
+
     t = threading.Thread(target=whole_lips, daemon=True) if lips else None
     if t:
         t.start()
