@@ -345,6 +345,9 @@ def _check_canvas(spec: PipelineSpec, canvas: dict[str, Any]) -> dict[str, Any]:
         out["fps"] = to_rate(canvas.get("fps", 30))
     except (ValueError, ZeroDivisionError, TypeError):
         raise spec.fail(("canvas", "fps"), f"canvas.fps: not a frame rate: {canvas.get('fps')!r}") from None
+    if not 1 <= out["fps"] <= 240:
+        raise spec.fail(("canvas", "fps"), f"canvas.fps: must be between 1 and 240 frames per second, "
+                                           f"got {canvas.get('fps')!r}")
     if "sample_rate" in canvas:
         out["sample_rate"] = int(canvas["sample_rate"])
     return out

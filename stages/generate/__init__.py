@@ -32,8 +32,7 @@ class Shot(BaseModel):
     aspect: Annotated[Optional[str], Option(help="16:9, 9:16 or 1:1 (kling only).")] = None
     size: Annotated[Optional[str], Option(help="WxH, e.g. 1792x1024 for sora-2-pro's high tier.")] = None
     negative_prompt: Annotated[Optional[str], Option(help="What the shot must not show (kling).")] = None
-    cfg_scale: Annotated[Optional[float], Option(help="Prompt adherence 0-1 (kling-v1.x only).")] = Field(
-        default=None, ge=0, le=1)
+    cfg_scale: Annotated[Optional[float], Option(help="Prompt adherence 0-1 (kling-v1.x only).")] = None
     image: Annotated[Optional[str], Option(role="input", help="First-frame image (PNG/JPEG).")] = None
     image_tail: Annotated[Optional[str], Option(role="input", help="Last-frame image (kling, with --image).")] = None
     sound: Annotated[Optional[bool], Option(help="Native audio (kling-v2-6, pro mode).")] = None
