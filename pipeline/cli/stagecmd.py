@@ -197,10 +197,12 @@ def builtin_command(name: str) -> click.Command | None:
     module_name = name.replace("-", "_")
     if not module_name.isidentifier() or module_name.startswith("_"):
         return None
+    from pipeline.run.stage import BUILTIN_PACKAGE
+
     try:
-        mod = importlib.import_module(f"stages.{module_name}")
+        mod = importlib.import_module(f"{BUILTIN_PACKAGE}.{module_name}")
     except ModuleNotFoundError as exc:
-        if exc.name == f"stages.{module_name}":
+        if exc.name == f"{BUILTIN_PACKAGE}.{module_name}":
             return None
         raise
     cls = getattr(mod, "STAGE", None)

@@ -22,8 +22,8 @@ from pipeline.errors import ProviderError, ReelforgeError
 from pipeline.progress import Reporter, default_reporter
 from pipeline.files import cache_dir
 from pipeline.ffmpeg import ffmpeg_exe
-from pipeline.providers.base import JobOptions, VideoRequest, get_provider
-from pipeline.providers.shotbars import ShotBars
+from pipeline.providers.base import JobOptions, VideoRequest
+from pipeline.providers.registry import get_provider
 
 # Jobs in flight at once per provider. Kling counts concurrent tasks per account (the
 # resource pack sets the limit); local renders on this machine's CPU.
@@ -158,7 +158,7 @@ def generate_shots(
     finished = {j.id: threading.Event() for j in jobs}
     stop = threading.Event()
 
-    with ShotBars(reporter, [j.id for j in jobs]) as bars:
+    with reporter.shots([j.id for j in jobs]) as bars:
         def work(job: ShotJob) -> None:
             shot_rep = bars.reporter(job.id)
             try:
