@@ -51,10 +51,8 @@ def print_table(doc: dict[str, Any]) -> None:
 
 def check_command(run: CommandRun) -> int:
     from pipeline.model.clips import is_timeline_path
-    from stages.check import CheckParams
 
-    params = run.params
-    assert isinstance(params, CheckParams)
+    params: Any = run.params  # the stage's CheckParams
     input_path = run.inputs[0]
     if params.fix and is_timeline_path(input_path):
         raise InputError("--fix: needs a media file, not a timeline")

@@ -11,13 +11,11 @@ from pipeline.run.params import Option
 from pipeline.run.stage import StageContext
 from pipeline.model.timeline import Timeline
 
-MAX_SECONDS = 3600  # a line starting later is past any edit this is for
-
 class RecordedLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     file: Annotated[str, Option(role="input")]
-    at: Optional[float] = Field(default=None, ge=0, le=MAX_SECONDS)
+    at: Optional[float] = Field(default=None, ge=0)  # past the picture: dropped or refused, by fit
     text: Optional[str] = None  # what is said, for word timings
 
 
