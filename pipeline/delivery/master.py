@@ -8,10 +8,9 @@ import dataclasses
 from pathlib import Path
 
 from pipeline.errors import InputError
+from pipeline.files import is_video_path
 from pipeline.model.timeline import Timeline
 from pipeline.render.settings import OutputSettings
-
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".m4v")
 
 
 def master_settings(tl: Timeline) -> OutputSettings:
@@ -24,20 +23,23 @@ def master_settings(tl: Timeline) -> OutputSettings:
 
 def check_video_output(out: str | Path, flag: str = "-o") -> None:
     """A rendered output must be a video container reelforge writes."""
-    suffix = Path(out).suffix.lower()
-    if suffix not in VIDEO_SUFFIXES:
+    if not is_video_path(out):
+        suffix = Path(out).suffix.lower()
         raise InputError(f"{flag} {out}: unsupported output type '{suffix or '(none)'}'; "
                          "use .timeline.json, .mp4, .mov or .mkv")
 
 
 def render_master(tl: Timeline, out: str | Path, label: str = "render", reporter: object = None) -> Path:
-    """Render the whole timeline to `out` (atomically)."""
+    """Render the whole timeline to `out` (atomically; signed when content credentials
+    are set)."""
     from pipeline.delivery import loudness
+    from pipeline.delivery.manifest import output_sealer
     from pipeline.render import render
 
     check_video_output(out)
     settings = loudness.plan(tl, [master_settings(tl)])[0]
-    render(tl, [(settings, Path(out))], label=label, reporter=reporter)  # type: ignore[arg-type]
+    render(tl, [(settings, Path(out))], label=label, reporter=reporter,  # type: ignore[arg-type]
+           seal=lambda path, s: output_sealer(tl, path, s.width, s.height))
     return Path(out)
 
 

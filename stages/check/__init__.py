@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pipeline.delivery.master import VIDEO_SUFFIXES
+from pipeline.files import is_video_path
 from pipeline.run.command import CommandLine, CommandRun
 from pipeline.run.params import Option, problem
 from pipeline.run.stage import StageContext
@@ -41,7 +41,7 @@ class CheckParams(BaseModel):
     @field_validator("output")
     @classmethod
     def _video(cls, value: Optional[str]) -> Optional[str]:
-        if value is not None and Path(value).suffix.lower() not in VIDEO_SUFFIXES:
+        if value is not None and not is_video_path(value):
             raise ValueError("use .mp4, .mov, .mkv or .m4v for the corrected copy")
         return value
 
@@ -106,8 +106,7 @@ class CheckStage:
         if ctx.dry_run:
             ctx.info("would check " + ("the exported files" if ctx.outputs else "the timeline"))
             return tl
-        files = [o for o in ctx.outputs if o.get("preset") and str(o.get("path", "")).lower().endswith(
-            (".mp4", ".mov", ".mkv", ".m4v"))]
+        files = [o for o in ctx.outputs if o.get("preset") and is_video_path(str(o.get("path", "")))]
         docs = []
         if files:
             for out in files:

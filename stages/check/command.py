@@ -43,6 +43,12 @@ def print_table(doc: dict[str, Any]) -> None:
     err = sys.stderr
     for c in doc["checks"]:
         print(f"  {'ok  ' if c['passed'] else 'FAIL'}  {c['name']:<22} {c['detail']}", file=err)
+    from pipeline.delivery.provenance import Credentials
+
+    creds = doc.get("content_credentials") or {}
+    named = {"": creds} if "state" in creds else {Path(src).name + ": ": c for src, c in creds.items()}
+    for name, c in named.items():
+        print(f"        {'credentials':<22} {name}{Credentials.from_dict(c).summary()}", file=err)
     off = doc.get("av_offset_ms")
     print(f"{'PASSED' if doc['passed'] else 'FAILED'}: {doc['input']}  offset "
           + ("not measurable" if off is None else f"{off:+.1f} ms (confidence {doc['av_offset_confidence']:.2f})"),

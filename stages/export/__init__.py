@@ -40,6 +40,10 @@ class ExportParams(BaseModel):
         value=True, help="Burn the voiceover's words into each output's safe area; write .srt and .vtt beside it.")
     ] = False
     verify: Annotated[bool, Option("--no-verify", help="Skip probing and checking the outputs after encoding.")] = True
+    # content credentials: off, auto (sign when REELFORGE_C2PA_KEY/CERT are set), required
+    provenance: Annotated[Literal["off", "auto", "required"], Option(help=(
+        "Content credentials (C2PA): auto signs when REELFORGE_C2PA_KEY and REELFORGE_C2PA_CERT are set; "
+        "required fails without them."))] = "auto"
 
     @field_validator("presets")
     @classmethod
@@ -52,6 +56,17 @@ class ExportParams(BaseModel):
             if name not in known:
                 raise ValueError(f"unknown preset '{name}'{did_you_mean(name, known)}")
         return list(dict.fromkeys(value))
+
+    @field_validator("provenance")
+    @classmethod
+    def _credentials(cls, value: str) -> str:
+        from pipeline.delivery.signing import check_mode
+        from pipeline.errors import InputError
+
+        try:
+            return check_mode(value)  # `required` without credentials fails before any work
+        except InputError as exc:
+            raise ValueError(str(exc).split(": ", 1)[1] if str(exc).startswith("--provenance") else str(exc)) from None
 
     @field_validator("thumbnail")
     @classmethod
@@ -77,7 +92,9 @@ class ExportStage:
     examples: ClassVar[tuple[str, ...]] = (
         "reelforge export vert.timeline.json --preset tiktok --preset youtube-shorts -o out/",
         "reelforge export promo.timeline.json -p tiktok -p instagram-feed-square \\\n"
-        "    --captions --thumbnail -o out/")
+        "    --captions --thumbnail -o out/",
+        "REELFORGE_C2PA_KEY=key.pem REELFORGE_C2PA_CERT=chain.pem \\\n"
+        "    reelforge export seq.timeline.json -p tiktok --provenance required -o out/")
     command_line: ClassVar[CommandLine] = CommandLine(
         inputs="one", output=Option("--output", short="-o", help="Folder for the outputs, named <stem>.<preset>.mp4."),
         output_field="dir", output_folder=True, overwrite_help="Replace outputs that already exist.", extras=(DRY_RUN,))
@@ -106,6 +123,7 @@ class ExportStage:
             thumbnail_at=None if isinstance(thumb, bool) else Fraction(str(thumb)),
             captions=params.captions is True or (params.captions == "auto" and _has_words(tl, ctx)),
             verify=params.verify,
+            provenance=params.provenance,
         )
         outputs = export_timeline(tl, opts, ctx.reporter, inputs=ctx.options.get("inputs", []))
         if not ctx.dry_run:

@@ -211,23 +211,33 @@ class GenerateStage:
             clip = clip_from_media(path, clip_id=shot.id)
             clip.label = shot.id
             clips.append(clip)
-            tl.provenance.append({"shot": shot.id, **provenance})
+            tl.provenance.append({"shot": shot.id, **provenance, "source": str(path),
+                                  "credentials": credentials_note(path)})
         return append_clips(tl, clips)
 
 
 STAGE = GenerateStage
 
 
+def credentials_note(clip: Any) -> dict[str, Any]:
+    """What the delivered clip's own content credentials say (Sora signs its outputs)."""
+    from pipeline.delivery.provenance import read_credentials
+
+    creds = read_credentials(clip)
+    return {"state": creds.state, "claim_generator": creds.claim_generator, "signer": creds.signer,
+            "ai_generated": creds.ai_generated}
+
+
 def generate_one(run: CommandRun) -> None:
     """generate on the command line: one shot, priced before it is submitted, written to -o."""
-    from pipeline.delivery.master import VIDEO_SUFFIXES
+    from pipeline.files import is_video_path
     from pipeline.providers.cost import estimate, fmt_usd
     from pipeline.providers.generate import copy_to, generate_clip
 
     params = run.params
     assert isinstance(params, GenerateParams) and run.output is not None
     out, ctx = run.output, run.ctx
-    if out.suffix.lower() not in VIDEO_SUFFIXES:
+    if not is_video_path(out):
         raise InputError(f"-o {out}: unsupported output type '{out.suffix or '(none)'}'; the clip is a video (.mp4)")
     if not ctx.dry_run:
         from pipeline.files import check_writable

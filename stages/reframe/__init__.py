@@ -40,7 +40,9 @@ class ReframeParams(BaseModel):
     @field_validator("preview")
     @classmethod
     def _video(cls, value: Optional[str]) -> Optional[str]:
-        if value is not None and not value.lower().endswith((".mp4", ".mov", ".mkv", ".m4v")):
+        from pipeline.files import is_video_path
+
+        if value is not None and not is_video_path(value):
             raise ValueError("must be a video file (.mp4, .mov, .mkv)")
         return value
 

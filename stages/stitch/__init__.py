@@ -96,10 +96,10 @@ class StitchParams(BaseModel):
     @field_validator("output")
     @classmethod
     def _video(cls, value: Optional[str]) -> Optional[str]:
-        from pipeline.delivery.master import VIDEO_SUFFIXES
+        from pipeline.files import VIDEO_EXTENSIONS, is_video_path
 
-        if value is not None and not value.lower().endswith(VIDEO_SUFFIXES):
-            raise ValueError(f"must be a video file ({', '.join(VIDEO_SUFFIXES)})")
+        if value is not None and not is_video_path(value):
+            raise ValueError(f"must be a video file ({', '.join(VIDEO_EXTENSIONS)})")
         return value
 
     @field_validator("fit")
@@ -188,7 +188,10 @@ class StitchStage:
         if params.stream_copy:
             reason = why_not_stream_copy(tl)
             if reason is None:
-                stream_copy(tl, out, ctx.reporter)
+                from pipeline.delivery.manifest import output_sealer
+
+                seal = output_sealer(tl, out, tl.canvas.width, tl.canvas.height, transcoded=False)
+                stream_copy(tl, out, ctx.reporter, seal=seal)  # signed when content credentials are set
                 ctx.reporter.info(f"wrote {out} by stream copy (no re-encode, packets unchanged)")
                 ctx.outputs.append({"path": str(out), "kind": "joined sequence", "stream_copy": True})
                 return
