@@ -239,8 +239,11 @@ def emit(tl: Timeline, output: str | Path, label: str = "render") -> Path:
     from pipeline.delivery import loudness
     from pipeline.render import render
 
+    from pipeline.delivery.manifest import output_sealer
+
     settings = loudness.plan(tl, [default_settings(tl)])[0]
-    render(tl, [(settings, out)], label=label)
+    render(tl, [(settings, out)], label=label,
+           seal=lambda path, s: output_sealer(tl, path, s.width, s.height))  # signed when credentials are set
     click.echo(f"wrote {out}", err=True)
     return out
 

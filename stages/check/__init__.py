@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any, ClassVar, Literal, Optional
 
 import click
@@ -123,6 +124,12 @@ def print_table(doc: dict[str, Any]) -> None:
     err = sys.stderr
     for c in doc["checks"]:
         click.echo(f"  {'ok  ' if c['passed'] else 'FAIL'}  {c['name']:<22} {c['detail']}", file=err)
+    from pipeline.delivery.provenance import Credentials
+
+    creds = doc.get("content_credentials") or {}
+    named = {"": creds} if "state" in creds else {Path(src).name + ": ": c for src, c in creds.items()}
+    for name, c in named.items():
+        click.echo(f"        {'credentials':<22} {name}{Credentials.from_dict(c).summary()}", file=err)
     off = doc.get("av_offset_ms")
     click.echo(f"{'PASSED' if doc['passed'] else 'FAILED'}: {doc['input']}  offset "
                + ("not measurable" if off is None else f"{off:+.1f} ms (confidence {doc['av_offset_confidence']:.2f})"),

@@ -136,6 +136,7 @@ def delivery_checks(info: Any, loud: Any, preset: Any) -> list[Check]:
 def check_media(path: str, tolerance: str = "itu", preset: Any = None) -> dict[str, Any]:
     """Every check for one media file; the --json document (plus "sync" for the report)."""
     from pipeline.analysis.loudness import measure_file
+    from pipeline.delivery.provenance import read_credentials
     from stages.check.sync import SyncResult, measure_sync
     from pipeline.model.media import probe
 
@@ -175,6 +176,7 @@ def check_media(path: str, tolerance: str = "itu", preset: Any = None) -> dict[s
         "true_peak_dbtp": loud.true_peak_dbtp if loud else None,
         "duration_s": round(float(info.duration), 4),
         "checks": [c.to_dict() for c in checks],
+        "content_credentials": read_credentials(path).to_dict(),
         "sync": sync.to_dict(),
     }
 
@@ -239,6 +241,7 @@ def silent_gaps(tl: Any, min_gap: float = SILENT_GAP_S) -> list[tuple[Fraction, 
 def check_timeline(tl: Any, tolerance: str = "itu", preset: Any = None, where: str = "timeline",
                    max_sources: int = 12) -> dict[str, Any]:
     """Timeline checks, plus the offset of every distinct source that has sound."""
+    from pipeline.delivery.provenance import read_credentials
     from stages.check.sync import measure_sync
 
     tolerance_window(tolerance)
@@ -277,6 +280,7 @@ def check_timeline(tl: Any, tolerance: str = "itu", preset: Any = None, where: s
         "duration_s": round(float(tl.duration), 4),
         "cuts_s": [round(float(c), 4) for c in tl.cut_times()],
         "checks": [c.to_dict() for c in checks],
+        "content_credentials": {src: read_credentials(src).to_dict() for src in tl.sources() if Path(src).is_file()},
         "sources": syncs,
     }
 

@@ -177,11 +177,21 @@ class GenerateStage:
             clip = clip_from_media(path, clip_id=shot.id)
             clip.label = shot.id
             clips.append(clip)
-            tl.provenance.append({"shot": shot.id, **provenance})
+            tl.provenance.append({"shot": shot.id, **provenance, "source": str(path),
+                                  "credentials": credentials_note(path)})
         return append_clips(tl, clips)
 
 
 STAGE = GenerateStage
+
+
+def credentials_note(clip: Any) -> dict[str, Any]:
+    """What the delivered clip's own content credentials say (Sora signs its outputs)."""
+    from pipeline.delivery.provenance import read_credentials
+
+    creds = read_credentials(clip)
+    return {"state": creds.state, "claim_generator": creds.claim_generator, "signer": creds.signer,
+            "ai_generated": creds.ai_generated}
 
 
 @click.command("generate")

@@ -217,7 +217,10 @@ def command(inputs: tuple[str, ...], output: str, transitions: tuple[str, ...], 
         refuse_source_as_output(tl, out)
         reason = why_not_stream_copy(tl)
         if reason is None:
-            stream_copy(tl, out)
+            from pipeline.delivery.manifest import output_sealer
+
+            seal = output_sealer(tl, out, tl.canvas.width, tl.canvas.height, transcoded=False)
+            stream_copy(tl, out, seal=seal)
             click.echo(f"wrote {out} by stream copy (no re-encode, packets unchanged)", err=True)
             return
         click.echo(f"re-encoding: {reason}", err=True)
