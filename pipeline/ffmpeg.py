@@ -55,22 +55,43 @@ def ffmpeg_exe() -> str:
     raise RenderError("ffmpeg not found: set REELFORGE_FFMPEG, or pip install imageio-ffmpeg")
 
 
+# How long a capability query (-version, -encoders, -filters) may take; a real ffmpeg
+# answers in well under a second.
+QUERY_TIMEOUT = 10.0
+
+
+def _query(*args: str) -> str:
+    """stdout of a quick ffmpeg query. A binary that does not answer in QUERY_TIMEOUT is
+    killed with everything it started, and reported as one line naming it."""
+    import signal
+
+    exe = ffmpeg_exe()
+    proc = subprocess.Popen([exe, "-hide_banner", *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, errors="replace", start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=QUERY_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        where = "REELFORGE_FFMPEG=" if os.environ.get("REELFORGE_FFMPEG") else ""
+        error = InputError if where else RenderError
+        raise error(f"{where}{exe}: ffmpeg did not answer `{' '.join(args)}` within {QUERY_TIMEOUT:g} s") from None
+    return out or ""
+
+
 @functools.lru_cache(maxsize=None)
 def ffmpeg_version() -> str:
-    out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-version"], capture_output=True, text=True)
-    first = (out.stdout or "").splitlines()[:1]
+    first = _query("-version").splitlines()[:1]
     return first[0] if first else "unknown"
 
 
 @functools.lru_cache(maxsize=None)
 def ffmpeg_capabilities() -> tuple[frozenset[str], frozenset[str]]:
     """(encoders, filters) the located ffmpeg offers."""
-    exe = ffmpeg_exe()
 
     def names(kind: str, col: int) -> frozenset[str]:
-        out = subprocess.run([exe, "-hide_banner", f"-{kind}"], capture_output=True, text=True).stdout
         result = set()
-        for line in out.splitlines():
+        for line in _query(f"-{kind}").splitlines():
             parts = line.split()
             if len(parts) > col and not line.startswith(" ="):
                 result.add(parts[col])

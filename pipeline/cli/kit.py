@@ -98,6 +98,13 @@ def handle_errors(fn: F) -> F:
         except click.ClickException:
             raise
         except Exception as exc:  # noqa: BLE001 - last line of defence: one clear line
+            from pipeline.files import cache_error, in_cache
+
+            if isinstance(exc, OSError) and in_cache(exc):  # a cache folder that is full or read-only
+                if debug_enabled():
+                    traceback.print_exc()
+                click.echo(f"error: {cache_error(exc)}", err=True)
+                sys.exit(2)
             if debug_enabled():
                 traceback.print_exc()
             text = " ".join(str(exc).split())

@@ -97,10 +97,9 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
       reelforge run samples/promo.yaml
     """
     ctx.obj = {"debug": debug, "quiet": quiet}
-    if quiet:
-        from pipeline.progress import Reporter, set_default_reporter
+    from pipeline.cli.display import install
 
-        set_default_reporter(Reporter(quiet=True))
+    install(quiet=quiet)
 
 
 @cli.command()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.delivery.presets import Preset
+from pipeline.render.fonts import font as _font, wrap  # noqa: F401 (wrap is used here and by callers)
 from pipeline.model.timeline import Timeline, Word
 
 # A cue ends at a pause this long, or after sentence-ending punctuation.
@@ -63,30 +64,8 @@ def font_size(preset: Preset) -> int:
     return max(12, round(min(preset.width, preset.height) * 0.06))
 
 
-def _font(size: int) -> Any:
-    from PIL import ImageFont
-
-    try:
-        import font_roboto
-
-        return ImageFont.truetype(font_roboto.RobotoBold, size)
-    except (ImportError, OSError):
-        return ImageFont.load_default(size=size)
-
-
 def _text_width(font: Any, text: str) -> float:
     return font.getlength(text)
-
-
-def wrap(words: list[str], font: Any, max_width: float) -> list[list[str]]:
-    """Greedy line breaking by measured width."""
-    lines: list[list[str]] = []
-    for word in words:
-        if lines and _text_width(font, " ".join(lines[-1] + [word])) <= max_width:
-            lines[-1].append(word)
-        else:
-            lines.append([word])
-    return lines
 
 
 def make_cues(words: list[Word], preset: Preset) -> list[Cue]:
@@ -112,17 +91,13 @@ def make_cues(words: list[Word], preset: Preset) -> list[Cue]:
 
 
 def write_sidecars(cues: list[Cue], srt_path: Path, vtt_path: Path | None) -> None:
-    """SubRip and WebVTT files (pysubs2 writes both; times in milliseconds)."""
-    import pysubs2
-
+    """SubRip and WebVTT files (times in milliseconds; text escaped per format)."""
+    from pipeline.delivery.subtitles import srt_text, vtt_text
     from pipeline.files import atomic_write_text
 
-    subs = pysubs2.SSAFile()
-    for cue in cues:
-        subs.append(pysubs2.SSAEvent(start=round(cue.start * 1000), end=round(cue.end * 1000), text=cue.text))
-    atomic_write_text(srt_path, subs.to_string("srt"))
+    atomic_write_text(srt_path, srt_text(cues))
     if vtt_path is not None:
-        atomic_write_text(vtt_path, subs.to_string("vtt"))
+        atomic_write_text(vtt_path, vtt_text(cues))
 
 
 def caption_strip(preset: Preset) -> tuple[int, int, int]:

@@ -32,7 +32,9 @@ def mix_argv(tl: Timeline, sample_rate: int, out: Path) -> list[str]:
     import ffmpeg
 
     from pipeline.render.audio import silence_spec
-    from pipeline.render.graph import InputPool, clip_sounds, frames_to_samples, total_frames
+    from pipeline.render.graph import clip_sounds
+    from pipeline.render.pool import InputPool
+    from pipeline.render.spans import frames_to_samples, total_frames
     from pipeline.render.tracks import mix_tracks, reserve_tracks
     from pipeline.render.transitions import join_sound
     from pipeline.ffmpeg import ffmpeg_exe
@@ -85,7 +87,7 @@ def plan(tl: Timeline, settings: Sequence[OutputSettings]) -> list[OutputSetting
     """Return the settings with audio_gain_db (and limiter_dbtp where needed) decided so
     each output meets its loudness_lufs target under its true_peak_dbtp ceiling."""
     from pipeline.progress import default_reporter
-    from pipeline.render.graph import frames_to_samples, total_frames
+    from pipeline.render.spans import frames_to_samples, total_frames
     from pipeline.ffmpeg import run_ffmpeg_quiet
 
     settings = list(settings)

@@ -10,6 +10,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from pipeline.progress import Cell
 from pipeline.render.settings import OutputSettings
 from pipeline.timebase import frames_in
 
@@ -156,31 +157,23 @@ def verify_output(
     return report
 
 
-def print_reports(reports: list[OutputReport]) -> None:
-    """A table on stderr: one row per output, one column per check."""
-    from rich.console import Console
-    from rich.table import Table
-
+def report_table(reports: list[OutputReport]) -> tuple[str, list[str], list[list[Cell]]]:
+    """(title, columns, rows) of the verification table: one row per output, one column
+    per check; show it with Reporter.table."""
     names: list[str] = []
     for r in reports:
         for c in r.checks:
             if c.name not in names:
                 names.append(c.name)
-    table = Table(title="verification", show_lines=False)
-    table.add_column("output")
-    for n in names:
-        table.add_column(n)
-    table.add_column("result")
-    colour = {"pass": "green", "fail": "bold red", "warn": "yellow"}
+    rows: list[list[Cell]] = []
     for r in reports:
-        cells = []
+        cells: list[Cell] = [(r.preset, "")]
         for n in names:
             c = r.check(n)
             if c is None:
-                cells.append("-")
+                cells.append(("-", ""))
                 continue
-            text = c.actual if c.status == "pass" else f"{c.actual} (want {c.expected})"
-            cells.append(f"[{colour[c.status]}]{text}[/]")
-        cells.append("[green]ok[/]" if r.ok else "[bold red]FAILED[/]")
-        table.add_row(r.preset, *cells)
-    Console(stderr=True, width=max(160, 40 + 18 * len(names))).print(table)
+            cells.append((c.actual if c.status == "pass" else f"{c.actual} (want {c.expected})", c.status))
+        cells.append(("ok", "pass") if r.ok else ("FAILED", "fail"))
+        rows.append(cells)
+    return "verification", ["output", *names, "result"], rows

@@ -20,12 +20,12 @@ from typing import Any, Callable, Iterator
 
 from pipeline.errors import InputError, ProviderError, ReelforgeError, RenderError
 from pipeline.ffmpeg import ffmpeg_exe
-from pipeline.files import atomic_output, atomic_write_text, cache_dir
+from pipeline.files import atomic_output, cache_dir, write_cache_file
 from pipeline.progress import Reporter, default_reporter
 from pipeline.providers import cancel
-from pipeline.providers.base import JobOptions, VideoRequest, get_provider
+from pipeline.providers.base import JobOptions, VideoRequest
 from pipeline.providers.redaction import redact, scrub
-from pipeline.providers.shotbars import ShotBars
+from pipeline.providers.registry import get_provider
 
 # Jobs in flight at once per provider. Kling counts concurrent tasks per account (the
 # resource pack sets the limit); local renders on this machine's CPU.
@@ -99,6 +99,12 @@ class _RedactingReporter(Reporter):
     def task(self, label: str, total: float):  # noqa: ANN201 - a context manager of a Task
         return self._inner.task(redact(label), total)
 
+    def table(self, title: str, columns: Any, rows: Any) -> None:
+        self._inner.table(redact(title), columns, [[scrub(c) for c in row] for row in rows])
+
+    def shots(self, shots: list[str]):  # noqa: ANN201
+        return self._inner.shots(shots)
+
 
 def generate_clip(
     req: VideoRequest, provider_name: str, reporter: Reporter | None = None, use_cache: bool = True,
@@ -138,7 +144,7 @@ def generate_clip(
             exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
             raise
         provenance = scrub({**provenance, "request": digest})
-        atomic_write_text(meta_path, json.dumps(provenance, indent=2))
+        write_cache_file(meta_path, json.dumps(provenance, indent=2))
         rec = load_job(provider_name, digest)
         if rec is not None:
             close_job(rec, "done")
@@ -234,7 +240,7 @@ def generate_shots(
     finished = {j.id: threading.Event() for j in jobs}
     stop = threading.Event()
 
-    with ShotBars(reporter, [j.id for j in jobs]) as bars:
+    with reporter.shots([j.id for j in jobs]) as bars:
         def work(job: ShotJob) -> None:
             shot_rep = bars.reporter(job.id)
             try:

@@ -11,13 +11,12 @@ statuses come from the server, which may echo a credential) is redacted before i
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.files import cache_dir
+from pipeline.files import cache_dir, write_cache_file
 
 
 @dataclass
@@ -34,9 +33,7 @@ class JobRecord:
 
 
 def jobs_dir() -> Path:
-    d = cache_dir() / "jobs"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    return cache_dir("jobs")
 
 
 def _path(provider: str, digest: str) -> Path:
@@ -59,14 +56,9 @@ def save_job(rec: JobRecord) -> None:
     from pipeline.providers.redaction import scrub
 
     p = _path(rec.provider, rec.request)
-    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
     data = scrub(asdict(rec))
     data["base_url"] = public_url(data["base_url"])
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, p)
+    write_cache_file(p, json.dumps(data, indent=2), durable=True)
 
 
 def public_url(url: str) -> str:

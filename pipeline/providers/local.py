@@ -76,7 +76,7 @@ def prompt_overlay(text: str, w: int, h: int) -> tuple[Any, int, int]:
     covers, never '?'), with the (x, y) where it goes on a w x h frame."""
     from PIL import Image, ImageDraw
 
-    from pipeline.delivery.captions import _font, wrap
+    from pipeline.render.fonts import font as _font, wrap
 
     size = max(12, round(min(w, h) * 0.035))
     font = _font(size)

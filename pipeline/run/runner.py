@@ -165,11 +165,9 @@ def load_entry(key: str) -> dict[str, Any] | None:
 
 
 def save_entry(key: str, entry: dict[str, Any]) -> None:
-    path = _entry_path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
+    from pipeline.files import write_cache_file
+
+    write_cache_file(_entry_path(key), json.dumps(entry, ensure_ascii=False))
 
 
 # ---- running ----------------------------------------------------------------------------
@@ -213,12 +211,12 @@ def check_force(specs: list[PipelineSpec], force: Iterable[str]) -> None:
 def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (), use_cache: bool = True,
              quiet: bool = False, live: bool | None = None, **options: Any) -> RunResult:
     """Run one spec's steps over its timeline, serving unchanged steps from the cache."""
-    from pipeline.cli.runview import Row, make_view
+    from pipeline.run.view import Row, run_display
 
     force = list(force)
     rows = [Row(label=s.label, stage=s.name) for s in spec.steps]
     title = spec.name + (" (dry run)" if dry_run else "")
-    view = make_view(title, rows, quiet=quiet, live=live)
+    view = run_display().view(title, rows, quiet=quiet, live=live)
     overwrite = bool(options.pop("overwrite", False))
     ctx = StageContext(reporter=view, base_dir=spec.base_dir, dry_run=dry_run, overwrite=overwrite,
                        options={k: v for k, v in options.items() if v is not None})
@@ -307,7 +305,7 @@ def run_file_results(path: str | Path, dry_run: bool = False, *, force: Iterable
                      summary: bool = True, **options: Any) -> list[RunResult]:
     """Like run_file, but one RunResult (with the final timeline) per variant."""
     from pipeline.progress import default_reporter
-    from pipeline.cli.runview import print_summary
+    from pipeline.run.view import run_display
 
     if quiet is None:
         quiet = default_reporter().quiet
@@ -321,5 +319,5 @@ def run_file_results(path: str | Path, dry_run: bool = False, *, force: Iterable
                                     live=live, **options))
     finally:
         if summary and not dry_run:
-            print_summary([r.summary() for r in results], quiet=quiet, table=live)
+            run_display().summary([r.summary() for r in results], quiet=quiet, table=live)
     return results

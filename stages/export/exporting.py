@@ -187,7 +187,7 @@ def export_timeline(tl: Timeline, opts: ExportOptions, reporter: Reporter | None
 
 def finish(outputs: list[Output], opts: ExportOptions, reporter: Reporter) -> None:
     """Sidecars, covers and verification for rendered outputs."""
-    from pipeline.delivery.verify import print_reports, verify_output
+    from pipeline.delivery.verify import report_table, verify_output
 
     if opts.captions:
         from pipeline.delivery.captions import write_sidecars
@@ -213,7 +213,7 @@ def finish(outputs: list[Output], opts: ExportOptions, reporter: Reporter) -> No
     reports = [verify_output(out.path, out.preset.name, out.settings, out.tl.duration,
                              out.preset.max_size_mb, out.preset.max_duration,
                              out.preset.loudness_tolerance_lu, out.loudness_planned) for out in outputs]
-    print_reports(reports)
+    reporter.table(*report_table(reports))
     for out, report in zip(outputs, reports):
         warned = any(c.status == "warn" for c in report.checks)
         out.verified = ("ok with warnings" if warned else "ok") if report.ok else "failed"
