@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from pipeline.errors import InputError, ProviderError, ReelforgeError, RenderError
-from pipeline.ffmpeg import ffmpeg_exe
+from pipeline.ffmpeg import media_path, preamble, run_ffmpeg_quiet
 from pipeline.files import atomic_output, cache_dir, write_cache_file
 from pipeline.progress import Reporter, default_reporter
 from pipeline.providers import cancel
@@ -158,8 +158,6 @@ OUTPUT_FORMATS = {".mp4": None, ".m4v": None, ".mov": "mov", ".mkv": "matroska"}
 def copy_to(src: Path, dest: Path) -> Path:
     """Write the clip at `dest` in the container its extension names (stream copy, no
     re-encode); an extension outside OUTPUT_FORMATS is refused."""
-    from pipeline.ffmpeg import run_ffmpeg_quiet
-
     suffix = dest.suffix.lower()
     if suffix not in OUTPUT_FORMATS:
         raise InputError(f"-o {dest}: unsupported output type '{dest.suffix or '(none)'}'; "
@@ -169,15 +167,14 @@ def copy_to(src: Path, dest: Path) -> Path:
         if fmt is None:
             shutil.copyfile(src, tmp)
         else:
-            run_ffmpeg_quiet([ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", str(src),
-                              "-map", "0", "-c", "copy", "-f", fmt, str(tmp)], what=f"-o {dest}")
+            run_ffmpeg_quiet([*preamble(), "-i", media_path(src), "-map", "0", "-c", "copy", "-f", fmt,
+                              media_path(tmp)], what=f"-o {dest}")
     return dest
 
 
 def last_frame(clip: Path) -> Path:
     """The clip's last frame as a PNG (cached by the clip's content)."""
     from pipeline.analysis.cache import file_digest
-    from pipeline.ffmpeg import run_ffmpeg_quiet
 
     folder = cache_dir() / "frames"
     folder.mkdir(parents=True, exist_ok=True)
@@ -185,13 +182,18 @@ def last_frame(clip: Path) -> Path:
     if target.exists():
         return target
     for seek in (["-sseof", "-1"], []):
-        try:
-            with atomic_output(target) as tmp:
-                run_ffmpeg_quiet([ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", *seek,
-                                  "-i", str(clip), "-map", "0:v:0", "-update", "1", "-f", "image2",
-                                  "-c:v", "png", str(tmp)], what=f"{clip}: last frame")
-        except (RenderError, FileNotFoundError):
-            continue
+        with atomic_output(target) as tmp:
+            argv = [*preamble(), *seek, "-i", media_path(clip),
+                    "-map", "0:v:0", "-update", "1", "-f", "image2", "-c:v", "png", media_path(tmp)]
+            try:
+                run_ffmpeg_quiet(argv, "last frame")
+                ok = tmp.exists()
+            except RenderError:
+                ok = False
+            if not ok:
+                if tmp.exists():
+                    tmp.unlink()
+                continue
         if target.exists():
             return target
     raise ProviderError(f"{clip}: cannot read its last frame")
