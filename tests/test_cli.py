@@ -329,3 +329,13 @@ def test_multi_line_messages_are_printed_as_one_line() -> None:
         r = CliRunner().invoke(boom, ["--kind", kind])
         assert r.exit_code == 1
         assert r.output.strip() == want, r.output
+
+
+def test_run_var_values_are_read_as_yaml_and_a_missing_equals_sign_is_bad_input() -> None:
+    from pipeline.cli.options import name_values
+
+    assert name_values("--var", ["n=2", "on=true", "text=x: [", "empty="]) == {
+        "n": 2, "on": True, "text": "x: [", "empty": ""}
+    promo = Path(__file__).resolve().parents[1] / "samples" / "promo.yaml"
+    r = run_cli("run", str(promo), "--var", "nonsense", "--dry-run")
+    assert r.returncode == 2 and r.stderr.strip() == "error: --var nonsense: expected NAME=VALUE", r.stderr

@@ -19,7 +19,7 @@ import click
 
 from pipeline.errors import InputError, ReelforgeError
 from pipeline.delivery.master import refuse_source_as_output  # noqa: F401 - also this module's face
-from pipeline.files import written_by_us
+from pipeline.files import check_output_path
 from pipeline.model.timeline import Timeline
 from pipeline.model.clips import is_timeline_path
 
@@ -191,16 +191,7 @@ def check_output(output: str | Path, inputs: Iterable[str | Path] = (), overwrit
                  flag: str = "-o") -> Path:
     """Refuse to write over an input, or over an existing file without --overwrite;
     errors name the option `flag` that gave the output."""
-    out = Path(output)
-    resolved = out.resolve()
-    for i in inputs:
-        if Path(i).resolve() == resolved:
-            raise InputError(f"{flag} {out}: is also an input; choose another output name")
-    if out.exists() and out.is_dir():
-        raise InputError(f"{flag} {out}: is a folder; give a file name")
-    if out.exists() and not overwrite and not written_by_us(out):
-        raise InputError(f"{flag} {out}: already exists (use --overwrite to replace it)")
-    return out
+    return check_output_path(output, inputs, overwrite, flag)
 
 
 def emit(tl: Timeline, output: str | Path, label: str = "render") -> Path:

@@ -245,19 +245,9 @@ def run(pipeline_file: str, dry_run: bool, force: tuple[str, ...], variants: tup
     """
     from pipeline.run.runner import run_file_results
 
-    variables = {}
-    for item in assignments:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            from pipeline.errors import InputError
+    from pipeline.cli.options import name_values
 
-            raise InputError(f"--var {item}: expected NAME=VALUE")
-        import yaml
-
-        try:
-            variables[name] = yaml.safe_load(value) if value else ""
-        except yaml.YAMLError:
-            variables[name] = value
+    variables = name_values("--var", assignments)
     from pipeline.cli.kit import json_stdout
 
     with json_stdout(as_json) as stdout:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal, Sequence, Union
 
 import click
 from pydantic import BaseModel
@@ -252,14 +252,19 @@ def _put(raw: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
 
 
 def _pairs(spec: Spec, items: tuple[str, ...]) -> dict[str, Any]:
-    """NAME=VALUE items -> {NAME: VALUE}, each value read as YAML (2 -> int, true -> bool)."""
+    return name_values(spec.flag, items)
+
+
+def name_values(flag: str, items: Sequence[str]) -> dict[str, Any]:
+    """NAME=VALUE items of option `flag` -> {NAME: VALUE}, each value read as YAML
+    (2 -> int, true -> bool; text YAML cannot read stays text)."""
     import yaml
 
     out: dict[str, Any] = {}
     for item in items:
         k, sep, v = item.partition("=")
         if not sep or not k:
-            raise InputError(f"{spec.flag} {item}: expected NAME=VALUE")
+            raise InputError(f"{flag} {item}: expected NAME=VALUE")
         try:
             out[k] = yaml.safe_load(v) if v else ""
         except yaml.YAMLError:

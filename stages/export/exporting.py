@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from pipeline.errors import CheckFailed, InputError
-from pipeline.files import written_by_us
+from pipeline.files import check_output_path
 from pipeline.delivery.presets import Preset, get_preset
 from pipeline.progress import Reporter, default_reporter
 from pipeline.render.settings import OutputSettings
@@ -163,10 +163,7 @@ def export_timeline(tl: Timeline, opts: ExportOptions, reporter: Reporter | None
     sources = {Path(p).resolve() for p in inputs} | {Path(src).resolve() for src in tl.sources()}
     for out in outputs:
         for p in target_paths(out, opts):
-            if p.resolve() in sources:
-                raise InputError(f"{p}: is also an input; choose another output folder or name")
-            if p.exists() and not opts.overwrite and not written_by_us(p):
-                raise InputError(f"{p}: already exists (use --overwrite to replace it)")
+            check_output_path(p, sources, opts.overwrite, label="export")
     _plan_credentials(outputs, opts, key, reporter)
     if opts.dry_run:
         for out in outputs:
