@@ -325,3 +325,19 @@ def test_generated_shot_records_its_provenance_and_is_marked_ai(tmp_path: Path, 
     shots = next(a for a in m["assertions"] if a["label"] == "org.reelforge.generation")["data"]["shots"]
     assert shots[0]["prompt_sha256"] == rec["prompt_sha256"] and shots[0]["seed"] == 7
     assert "prompt" not in shots[0] and shots[0]["provider"] == "local"
+    assert [i["title"] for i in m["ingredients"]] == ["s1.mp4"]  # named after the shot, not the cache file
+
+
+def test_pipeline_signs_once_credentials_appear_instead_of_serving_the_cached_unsigned_output(
+        tmp_path: Path, chain: dict[str, Path], vertical: str) -> None:
+    make_clip(tmp_path / "clip.mp4", duration=1.0, audio=True)
+    (tmp_path / "p.yaml").write_text("name: p\ninputs: [clip.mp4]\nsteps:\n"
+                                     "  - export: {presets: [flat], dir: out}\n")
+    out = tmp_path / "out" / "p.flat.mp4"  # named after the pipeline
+    r = run_cli("run", "p.yaml", cwd=tmp_path, env=no_signing_env())
+    assert r.returncode == 0, r.stderr
+    assert out.is_file() and not has_manifest(out)
+    r = run_cli("run", "p.yaml", cwd=tmp_path, env={**no_signing_env(), **signing_env(chain)})
+    assert r.returncode == 0, r.stderr
+    store = read_store(out, chain)
+    assert store["validation_state"] == "Trusted" and active(store)["ingredients"][0]["title"] == "clip.mp4"

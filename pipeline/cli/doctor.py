@@ -16,6 +16,7 @@ CREDENTIALS = {
     "kling": ("KLING_ACCESS_KEY", "KLING_SECRET_KEY"),
     "openai speech": ("OPENAI_API_KEY",),
     "elevenlabs speech": ("ELEVENLABS_API_KEY",),
+    "content credentials (C2PA signing)": ("REELFORGE_C2PA_KEY", "REELFORGE_C2PA_CERT"),
 }
 
 

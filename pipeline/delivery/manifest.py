@@ -91,6 +91,9 @@ def plan_manifest(tl: Timeline, title: str, width: int, height: int, *, transcod
     video_sources = list(dict.fromkeys(c.source for c in tl.video))
     ai = bool(generated)
     labels: dict[str, str] = {}
+    shots = {str(r["shot"]) for r in tl.provenance if "shot" in r}
+    # a generated clip lives in the cache under a hash: name it after its shot instead
+    shot_of = {c.source: c.id for c in tl.video if c.id in shots}
     for n, src in enumerate(video_sources):
         creds = read_credentials(src) if Path(src).is_file() else None
         if creds is not None and creds.ai_generated:
@@ -98,7 +101,8 @@ def plan_manifest(tl: Timeline, title: str, width: int, height: int, *, transcod
         label = f"video{n}"
         labels[src] = label
         relationship = "parentOf" if len(video_sources) == 1 else "componentOf"
-        plan.ingredients.append(({"title": Path(src).name, "format": _format(src), "relationship": relationship,
+        title = f"{shot_of[src]}{Path(src).suffix}" if src in shot_of else Path(src).name
+        plan.ingredients.append(({"title": title, "format": _format(src), "relationship": relationship,
                                   "label": label}, Path(src)))
     if len(video_sources) == 1:
         plan.actions.append({"action": "c2pa.opened", "parameters": {"ingredientIds": [labels[video_sources[0]]]}})

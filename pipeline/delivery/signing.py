@@ -137,6 +137,18 @@ def _read(path: str, env: str) -> bytes:
         raise InputError(f"{env} {path}: cannot read ({exc.strerror or exc.__class__.__name__})") from None
 
 
+def certificate_digest() -> str | None:
+    """sha256 of the certificate chain file named by REELFORGE_C2PA_CERT (None if unset or
+    unreadable): identifies the signer without touching the key."""
+    import hashlib
+
+    path = os.environ.get(CERT_ENV)
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else None
+    except OSError:
+        return None
+
+
 def check_mode(mode: str) -> str:
     """Validate a --provenance value against the environment (before any work):
     `required` without credentials, or unusable credentials, are bad input."""

@@ -134,6 +134,8 @@ def step_key(stage: Any, step: Step, upstream: Timeline | dict[str, Any], upstre
         "v": CACHE_VERSION,
         "stage": step.name,
         "code": _code_digest(stage),
+        # what else a stage says its result depends on (export: which certificate signs)
+        "salt": stage.cache_salt(step.model) if hasattr(stage, "cache_salt") else None,
         "params": params,
         "upstream": upstream_hash,
         "sources": _digests(timeline_sources(upstream)),

@@ -132,6 +132,15 @@ class ExportStage:
                 ctx.info(f"wrote {out.path}")
         return tl
 
+    def cache_salt(self, params: BaseModel | None) -> str | None:
+        """Outputs signed by another certificate (or unsigned) are another result: the
+        certificate's digest, never the key, goes into the step cache key."""
+        if not isinstance(params, ExportParams) or params.provenance == "off":
+            return None
+        from pipeline.delivery.signing import KEY_ENV, certificate_digest
+
+        return certificate_digest() if os.environ.get(KEY_ENV) else None
+
 
 STAGE = ExportStage
 
