@@ -37,7 +37,7 @@ def mix_argv(tl: Timeline, sample_rate: int, out: Path) -> list[str]:
     from pipeline.render.spans import frames_to_samples, total_frames
     from pipeline.render.tracks import mix_tracks, reserve_tracks
     from pipeline.render.transitions import join_sound
-    from pipeline.ffmpeg import ffmpeg_exe
+    from pipeline.ffmpeg import graph_argv, media_path
 
     fps = tl.canvas.fps
     pool = InputPool()
@@ -49,22 +49,19 @@ def mix_argv(tl: Timeline, sample_rate: int, out: Path) -> list[str]:
     a = join_sound(tl, clip_sounds(tl, fps, sample_rate, pool), fps, sample_rate)
     total = frames_to_samples(total_frames(tl, fps), fps, sample_rate)
     a = mix_tracks(tl, a, sample_rate, total, pool)
-    node = ffmpeg.output(a, str(out), acodec="pcm_f32le", ar=sample_rate, ac=2, f="wav")
-    node = node.global_args("-hide_banner", "-nostdin", "-v", "error").overwrite_output()
-    return node.compile(cmd=ffmpeg_exe())
+    node = ffmpeg.output(a, media_path(out), acodec="pcm_f32le", ar=sample_rate, ac=2, f="wav")
+    return graph_argv(node)
 
 
 def _apply_master(wav: Path, settings: OutputSettings, total: int, out: Path) -> None:
     import ffmpeg
 
-    from pipeline.ffmpeg import run_ffmpeg_quiet
+    from pipeline.ffmpeg import graph_argv, media_path, run_ffmpeg_quiet
     from pipeline.render.tracks import master
-    from pipeline.ffmpeg import ffmpeg_exe
 
-    a = master(ffmpeg.input(str(wav)).audio, settings, total)
-    node = ffmpeg.output(a, str(out), acodec="pcm_f32le", f="wav").global_args(
-        "-hide_banner", "-nostdin", "-v", "error").overwrite_output()
-    run_ffmpeg_quiet(node.compile(cmd=ffmpeg_exe()), "loudness check")
+    a = master(ffmpeg.input(media_path(wav)).audio, settings, total)
+    node = ffmpeg.output(a, media_path(out), acodec="pcm_f32le", f="wav")
+    run_ffmpeg_quiet(graph_argv(node), "loudness check")
 
 
 def decide(measured: Loudness, target: float, ceiling: float | None) -> tuple[float, float | None]:

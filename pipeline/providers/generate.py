@@ -11,17 +11,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from pipeline.files import atomic_output
-from pipeline.errors import ProviderError, ReelforgeError
+from pipeline.errors import ProviderError, ReelforgeError, RenderError
 from pipeline.progress import Reporter, default_reporter
 from pipeline.files import cache_dir
-from pipeline.ffmpeg import ffmpeg_exe
+from pipeline.ffmpeg import media_path, preamble, run_ffmpeg_quiet
 from pipeline.providers.base import JobOptions, VideoRequest
 from pipeline.providers.registry import get_provider
 
@@ -104,10 +103,14 @@ def last_frame(clip: Path) -> Path:
         return target
     for seek in (["-sseof", "-1"], []):
         with atomic_output(target) as tmp:
-            argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", *seek, "-i", str(clip),
-                    "-map", "0:v:0", "-update", "1", "-f", "image2", "-c:v", "png", str(tmp)]
-            proc = subprocess.run(argv, capture_output=True, text=True)
-            if proc.returncode != 0 or not tmp.exists():
+            argv = [*preamble(), *seek, "-i", media_path(clip),
+                    "-map", "0:v:0", "-update", "1", "-f", "image2", "-c:v", "png", media_path(tmp)]
+            try:
+                run_ffmpeg_quiet(argv, "last frame")
+                ok = tmp.exists()
+            except RenderError:
+                ok = False
+            if not ok:
                 if tmp.exists():
                     tmp.unlink()
                 continue

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 import ffmpeg
 
 from pipeline.model.timeline import Timeline
-from pipeline.ffmpeg import ffmpeg_exe
+from pipeline.ffmpeg import media_path, preamble
 from pipeline.render.audio import clip_audio, silence_spec
 from pipeline.render.tracks import mix_tracks, reserve_tracks
 from pipeline.render.join import join
@@ -134,9 +134,6 @@ def build_jobs_argv(jobs: Sequence[OutputJob], overwrite: bool = True) -> list[s
                 nodes.append(ffmpeg.output(pv, "-", f="null", **job.settings.video_args()))
                 nodes.append(ffmpeg.output(pa, "-", f="null"))
             else:
-                nodes.append(ffmpeg.output(pv, pa, str(job.path), **job.settings.encoder_args()))
+                nodes.append(ffmpeg.output(pv, pa, media_path(job.path), **job.settings.encoder_args()))
     out = ffmpeg.merge_outputs(*nodes) if len(nodes) > 1 else nodes[0]
-    out = out.global_args("-hide_banner", "-nostdin", "-v", "error", "-progress", "pipe:1", "-nostats")
-    if overwrite:
-        out = out.overwrite_output()
-    return out.compile(cmd=ffmpeg_exe())
+    return [*preamble(progress=True, overwrite=overwrite), *out.get_args()]

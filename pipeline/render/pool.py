@@ -7,6 +7,7 @@ from typing import Any
 
 import ffmpeg
 
+from pipeline.ffmpeg import media_path
 from pipeline.timebase import seconds_arg
 
 
@@ -49,7 +50,7 @@ class InputPool:
             if key[0] == "lavfi":
                 inp = ffmpeg.input(key[1], f="lavfi")
             elif key[0] == "concat":
-                inp = ffmpeg.input(key[1], f="concat", safe=0)
+                inp = ffmpeg.input(media_path(key[1]), f="concat", safe=0)
             else:
                 _, source, ss, t = key
                 kwargs: dict[str, Any] = {}
@@ -57,7 +58,7 @@ class InputPool:
                     kwargs["t"] = t
                 if ss:
                     kwargs["ss"] = ss
-                inp = ffmpeg.input(source, **kwargs)
+                inp = ffmpeg.input(media_path(source), **kwargs)
             stream = inp.video if kind == "v" else inp.audio
             n = self._count.get(slot, 1)
             if n > 1:

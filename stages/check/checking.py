@@ -290,8 +290,7 @@ def fix_offset(path: str, offset_ms: float, output: str | Path) -> Path:
     is re-encoded (a shift finer than one codec frame needs new samples)."""
     from pipeline.files import atomic_output
     from pipeline.model.media import probe
-    from pipeline.ffmpeg import run_ffmpeg
-    from pipeline.ffmpeg import ffmpeg_exe
+    from pipeline.ffmpeg import media_path, preamble, run_ffmpeg
 
     info = probe(path)
     if not info.has_video or not info.has_audio:
@@ -310,8 +309,8 @@ def fix_offset(path: str, offset_ms: float, output: str | Path) -> Path:
     ext = out.suffix.lower()
     codec = ["-c:a", "aac", "-b:a", "192k"] if ext in (".mp4", ".m4v", ".mov", ".mkv", "") else []
     with atomic_output(out) as tmp:
-        argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-progress", "pipe:1", "-y", "-i", str(path),
+        argv = [*preamble(progress=True), "-i", media_path(path),
                 "-map", "0:v:0", "-map", "0:a:0", "-c:v", "copy", "-af", chain, *codec,
-                "-ar", str(sr), "-map_metadata", "0", str(tmp)]
+                "-ar", str(sr), "-map_metadata", "0", media_path(tmp)]
         run_ffmpeg(argv, duration=vdur, label="fix")
     return out
