@@ -10,9 +10,16 @@ import json
 import os
 import secrets
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from pipeline.errors import InputError
+
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".m4v")  # the containers reelforge renders into
+
+
+def is_video_path(path: str | os.PathLike[str]) -> bool:
+    """Whether `path` names a video file reelforge can render (by its extension)."""
+    return Path(path).suffix.lower() in VIDEO_EXTENSIONS
 
 
 def cache_root() -> Path:
@@ -128,8 +135,11 @@ def check_writable(target: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_output(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path; on success it replaces `target`, on any failure it is removed."""
+def atomic_output(target: str | os.PathLike[str],
+                  before_rename: Callable[[Path], None] | None = None) -> Iterator[Path]:
+    """Yield a temporary path; on success it replaces `target`, on any failure it is removed.
+    `before_rename` finishes the temporary file first (e.g. signs it), so the target only
+    ever holds the finished file."""
     target = Path(target)
     if target.is_dir():
         raise InputError(f"{target}: is a folder; give a file name")
@@ -139,6 +149,8 @@ def atomic_output(target: str | os.PathLike[str]) -> Iterator[Path]:
         yield tmp
         if not tmp.exists():
             raise FileNotFoundError(str(tmp))
+        if before_rename is not None:
+            before_rename(tmp)
         os.replace(tmp, target)
         record_written(target)
     except BaseException:

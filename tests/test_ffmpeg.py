@@ -163,6 +163,11 @@ def test_check_measures_the_file_with_that_very_name(named: Path, cli) -> None:
         assert doc["input"] == name
         for key in ("av_offset_ms", "integrated_lufs", "true_peak_dbtp", "duration_s", "duration_delta_ms"):
             assert doc[key] == plain[key], (name, key)
+    r = cli("check", "concat:a|b.mp4", "--report", "x:report.html", cwd=named)
+    assert r.returncode == 1, r.stderr
+    page = (named / "x:report.html").read_text(encoding="utf-8")
+    assert f"Loudness over {PLAIN_SECONDS:.1f} s" in page  # the curve of the 4 s file
+    assert page.count("<img ") >= 6  # the contact sheet read its frames
 
 
 def test_check_fix_builds_its_output_from_that_very_file(named: Path, cli, tmp_path: Path) -> None:

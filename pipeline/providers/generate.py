@@ -78,12 +78,28 @@ def generate_clip(
             v = info.video[0]
             if (v.width, v.height) != (req.width, req.height):
                 reporter.warn(f"{provider_name}: asked for {req.width}x{req.height}, got {v.width}x{v.height}")
-        provenance = {**provenance, "request": digest}
+        provenance = {**provenance, **generation_facts(req, target), "request": digest}
         meta_path.write_text(json.dumps(provenance, indent=2))
         rec = load_job(provider_name, digest)
         if rec is not None:
             close_job(rec, "done")
     return target, provenance
+
+
+def generation_facts(req: VideoRequest, clip: Path) -> dict[str, Any]:
+    """What provenance records of every generated shot besides the provider's own account:
+    the prompt's hash, the seed and when. (The clip keeps any manifest its provider signed
+    into it; export carries it as an ingredient.)"""
+    import hashlib
+    from datetime import datetime, timezone
+
+    facts: dict[str, Any] = {
+        "prompt_sha256": hashlib.sha256(req.prompt.encode()).hexdigest(),
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    if req.seed is not None:
+        facts["seed"] = req.seed
+    return facts
 
 
 def copy_to(src: Path, dest: Path) -> Path:
@@ -101,21 +117,17 @@ def last_frame(clip: Path) -> Path:
     target = folder / f"{file_digest(clip)}-last.png"
     if target.exists():
         return target
+    # The last second first (fast); the whole clip when that holds no picture (the video
+    # can end well before the sound).
     for seek in (["-sseof", "-1"], []):
-        with atomic_output(target) as tmp:
-            argv = [*preamble(), *seek, "-i", media_path(clip),
-                    "-map", "0:v:0", "-update", "1", "-f", "image2", "-c:v", "png", media_path(tmp)]
-            try:
-                run_ffmpeg_quiet(argv, "last frame")
-                ok = tmp.exists()
-            except RenderError:
-                ok = False
-            if not ok:
-                if tmp.exists():
-                    tmp.unlink()
-                continue
-        if target.exists():
-            return target
+        argv_head = [*preamble(), *seek, "-i", media_path(clip), "-map", "0:v:0", "-update", "1",
+                     "-f", "image2", "-c:v", "png"]
+        try:
+            with atomic_output(target) as tmp:  # no file from ffmpeg: FileNotFoundError, nothing left
+                run_ffmpeg_quiet([*argv_head, media_path(tmp)], "last frame")
+        except (RenderError, FileNotFoundError):
+            continue
+        return target
     raise ProviderError(f"{clip}: cannot read its last frame")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import ffmpeg
 
@@ -86,6 +86,7 @@ class OutputJob:
     overlay: Path | None = None
     overlay_xy: tuple[int, int] = (0, 0)
     analysis: bool = False
+    seal: Callable[[Path], None] | None = None  # finishes the file before its rename (signing)
 
 
 def build_argv(

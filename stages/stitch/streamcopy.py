@@ -12,6 +12,7 @@ import os
 import tempfile
 from fractions import Fraction
 from pathlib import Path
+from typing import Callable
 
 from pipeline.ffmpeg import media_path
 from pipeline.progress import Reporter
@@ -96,8 +97,10 @@ def concat_list(paths: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def stream_copy(tl: Timeline, output: Path, reporter: Reporter | None = None) -> Path:
-    """Write the clips one after another into `output` without re-encoding, atomically."""
+def stream_copy(tl: Timeline, output: Path, reporter: Reporter | None = None,
+                seal: Callable[[Path], None] | None = None) -> Path:
+    """Write the clips one after another into `output` without re-encoding, atomically;
+    `seal` finishes the file (signs it) before the rename."""
     from pipeline.files import atomic_output
     from pipeline.ffmpeg import preamble, run_ffmpeg
 
@@ -106,7 +109,7 @@ def stream_copy(tl: Timeline, output: Path, reporter: Reporter | None = None) ->
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(listing)
-        with atomic_output(output) as tmp:
+        with atomic_output(output, seal) as tmp:
             argv = [*preamble(progress=True), "-f", "concat", "-safe", "0", "-auto_convert", "0",
                     "-i", media_path(list_path), "-map", "0", "-c", "copy"]
             if output.suffix.lower() in (".mp4", ".mov", ".m4v"):
