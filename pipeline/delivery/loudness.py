@@ -159,7 +159,7 @@ def search(measured: Loudness, s: OutputSettings, trial: Callable[[OutputSetting
         for _ in range(PLACING_ROUNDS):  # the codec's overshoot scales nearly, not exactly
             if shape.result.true_peak_dbtp is None or shape.limiter_dbtp is None:
                 break
-            shift = (ceiling - PEAK_AIM_DB) - shape.result.true_peak_dbtp
+            shift = (ceiling - PEAK_AIM_DB / 2) - shape.result.true_peak_dbtp
             placed = _run(trial, s, shape.gain_db + shift,
                           max(LIMITER_FLOOR_DB, min(0.0, shape.limiter_dbtp + shift)), shape.release_ms)
             if placed is None:
