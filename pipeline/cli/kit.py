@@ -76,6 +76,8 @@ def handle_errors(fn: F) -> F:
     """Turn ReelforgeError into one line on stderr and its exit code; no traceback
     unless --debug."""
 
+    from pipeline.providers.redaction import redact
+
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -86,7 +88,7 @@ def handle_errors(fn: F) -> F:
                 traceback.print_exc()
                 click.echo(f"error: {exc}", err=True)
             else:
-                click.echo(f"error: {one_line(exc)}", err=True)
+                click.echo(f"error: {redact(one_line(exc))}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -106,7 +108,8 @@ def handle_errors(fn: F) -> F:
             if debug_enabled():
                 traceback.print_exc()
             text = " ".join(str(exc).split())
-            click.echo(f"error: internal error: {exc.__class__.__name__}: {text} (run with --debug for details)", err=True)
+            click.echo(f"error: internal error: {exc.__class__.__name__}: {redact(text)} "
+                       "(run with --debug for details)", err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
