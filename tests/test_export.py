@@ -167,7 +167,7 @@ def test_export_calls_loudness_plan_and_reframes_other_aspects(tmp_path: Path, m
         reframes.append((w, h, mode))
         return t
 
-    def fake_plan(t, settings):  # noqa: ANN001, ANN202
+    def fake_plan(t, settings, names=()):  # noqa: ANN001, ANN202
         plans.append([(s.width, s.height) for s in settings])
         return list(settings)
 

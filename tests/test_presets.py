@@ -64,7 +64,7 @@ def test_user_preset_extends_and_is_validated(tmp_path: Path, monkeypatch: pytes
     mine = load_presets()["mine"]
     assert (mine.width, mine.height, mine.max_size_mb, mine.safe_bottom) == (1080, 1920, 10.0, 0.3)
     (folder / "bad.toml").write_text('extends = "tiktok"\naspect = "16:9"\n')
-    r = run_cli("presets", "list", env={"REELFORGE_PRESETS": str(folder)})
+    r = run_cli("presets", "show", "bad", env={"REELFORGE_PRESETS": str(folder)})
     assert r.returncode == 2 and "bad.toml" in r.stderr and "aspect" in r.stderr and "Traceback" not in r.stderr
 
 

@@ -173,11 +173,15 @@ def presets_list(as_json: bool) -> None:
     Example:
       reelforge presets list --json
     """
-    from pipeline.delivery.presets import load_presets
+    from pipeline.delivery.presets import load_library
 
-    items = load_presets()
+    library = load_library()
+    items = library.presets
+    for reason in library.broken.values():
+        click.echo(f"warning: {reason}", err=True)
     if as_json:
-        click.echo(json.dumps([p.to_dict() for p in items.values()], indent=2))
+        broken = [{"name": n, "broken": why} for n, why in library.broken.items()]
+        click.echo(json.dumps([p.to_dict() for p in items.values()] + broken, indent=2))
         return
     from rich.console import Console
     from rich.table import Table
@@ -189,6 +193,8 @@ def presets_list(as_json: bool) -> None:
             f"{p.max_duration:g}" if p.max_duration else "-",
             f"{p.loudness_lufs:g} LUFS" if p.loudness_lufs is not None else "-", p.description,
         )
+    for name, why in library.broken.items():
+        table.add_row(name, "BROKEN", "-", "-", "-", "-", "-", why)
     Console(width=160).print(table)
 
 

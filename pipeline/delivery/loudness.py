@@ -1,12 +1,19 @@
-"""Loudness normalisation for export, in two passes and without dynamic compression.
+"""Loudness normalisation for export, measured on what the files will carry, without
+dynamic compression.
 
 Pass 1 renders the final mix (the audio graph only: no picture is decoded) to a scratch
 WAV and measures it (ITU-R BS.1770 / EBU R128 with ffmpeg's ebur128, true peak 4x
-oversampled). Each output then gets a linear gain to its preset's integrated target; a
-true-peak limiter is added only where the gained peak would pass the ceiling, and then
-pass 2 measures the limited result and corrects the gain once. ffmpeg's loudnorm is never
-used: in its single-pass (dynamic) mode it compresses, which is the trap to avoid.
-The gain and limiter are written to OutputSettings and applied by render.tracks.master.
+oversampled). Each output then gets a linear gain to its preset's integrated target. Where
+the gained peaks would pass the ceiling, a true-peak limiter (run at 4x the sample rate, so
+it holds however far the gain drives it) takes them, and the plan measures trials: the
+mix through the output's own master chain and audio encoder (audio only, seconds of work),
+because the limiter takes loudness off the peaks and the codec adds its own overshoot.
+Each trial either moves the whole level (gain and limiter ceiling together: the waveform
+keeps its shape, so loudness and peak move as one) when the peak-to-loudness ratio fits,
+or drives the limiter harder (with a shorter release when the longer one stops gaining)
+when it does not. ffmpeg's loudnorm is never used: in its single-pass (dynamic) mode it
+compresses, which is the trap to avoid. The decisions are written to OutputSettings and
+applied by render.tracks.master in the one encode per output.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from pipeline.analysis.loudness import Loudness, measure_file
 from pipeline.render.settings import OutputSettings
@@ -23,8 +30,14 @@ from pipeline.model.timeline import Timeline
 # Room left under the ceiling for the codec: AAC can add a few tenths of a dB of
 # inter-sample overshoot to a signal that was exactly at the limit.
 CODEC_MARGIN_DB = 0.7
-MAX_GAIN_DB = 40.0
-LIMITER_ROUNDS = 4
+MAX_GAIN_DB = 90.0  # beyond this there is nothing but the noise floor to raise
+NOISE_FLOOR_GAIN_DB = 30.0  # more gain than this is reported before encoding
+TRIAL_ROUNDS = 10
+PLACING_ROUNDS = 3
+LOUDNESS_AIM_LU = 0.2  # a trial this close to the target is done
+PEAK_AIM_DB = 0.2  # and this far under the ceiling
+RELEASES_MS = (80.0, 20.0, 5.0, 1.0)  # the limiter's release, shortened only when needed
+LIMITER_FLOOR_DB = -24.0  # alimiter's lowest ceiling
 
 
 def mix_argv(tl: Timeline, sample_rate: int, out: Path) -> list[str]:
@@ -53,19 +66,21 @@ def mix_argv(tl: Timeline, sample_rate: int, out: Path) -> list[str]:
     return graph_argv(node)
 
 
-def _apply_master(wav: Path, settings: OutputSettings, total: int, out: Path) -> None:
+def _trial(wav: Path, settings: OutputSettings, total: int, out: Path) -> Loudness:
+    """The mix through this output's master chain and its own audio encoder, measured."""
     import ffmpeg
 
     from pipeline.ffmpeg import graph_argv, media_path, run_ffmpeg_quiet
     from pipeline.render.tracks import master
 
     a = master(ffmpeg.input(media_path(wav)).audio, settings, total)
-    node = ffmpeg.output(a, media_path(out), acodec="pcm_f32le", f="wav")
-    run_ffmpeg_quiet(graph_argv(node), "loudness check")
+    node = ffmpeg.output(a, media_path(out), **settings.audio_args())
+    run_ffmpeg_quiet(graph_argv(node), "loudness trial")
+    return measure_file(str(out))
 
 
 def decide(measured: Loudness, target: float, ceiling: float | None) -> tuple[float, float | None]:
-    """(linear gain dB, limiter ceiling dBTP or None) for one target and ceiling."""
+    """(linear gain dB, limiter ceiling dBTP or None): the first guess for one target."""
     assert measured.integrated_lufs is not None
     gain = max(-MAX_GAIN_DB, min(MAX_GAIN_DB, target - measured.integrated_lufs))
     if ceiling is None or measured.true_peak_dbtp is None:
@@ -80,21 +95,122 @@ def has_sound(tl: Timeline) -> bool:
     return any(t.items and not t.muted for r, t in tl.audio.items() if r != "original")
 
 
-def plan(tl: Timeline, settings: Sequence[OutputSettings]) -> list[OutputSettings]:
-    """Return the settings with audio_gain_db (and limiter_dbtp where needed) decided so
-    each output meets its loudness_lufs target under its true_peak_dbtp ceiling."""
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    gain_db: float
+    limiter_dbtp: float | None
+    release_ms: float
+    result: Loudness  # what the trial encode of these settings measured
+    reached: bool
+
+    def apply(self, s: OutputSettings) -> OutputSettings:
+        return dataclasses.replace(s, audio_gain_db=round(self.gain_db, 3), limiter_dbtp=self.limiter_dbtp,
+                                   limiter_release_ms=self.release_ms)
+
+
+def search(measured: Loudness, s: OutputSettings, trial: Callable[[OutputSettings], Loudness]) -> Decision:
+    """Gain, limiter ceiling and release that bring `s`'s encoded audio to its loudness
+    target under its true-peak ceiling, found by measured trials. When no shape of the
+    sound fits (a click in silence cannot be made loud without its peaks), the one with
+    the lowest peak-to-loudness ratio is placed with its peaks just under the ceiling:
+    the loudest result that keeps the ceiling."""
+    target = s.loudness_lufs
+    ceiling = s.true_peak_dbtp
+    assert target is not None and measured.integrated_lufs is not None
+    gain, limit = decide(measured, target, ceiling)
+    room = (ceiling - PEAK_AIM_DB - target) if ceiling is not None else float("inf")
+    release_i = 0
+    last_drive: tuple[float, float] | None = None  # (drive step, ratio before it)
+    best: Decision | None = None
+    tightest: tuple[float, Decision] | None = None  # (lowest ratio, its trial)
+    for _ in range(TRIAL_ROUNDS):
+        here = _run(trial, s, gain, limit, RELEASES_MS[release_i])
+        if here is None:
+            break
+        best = here if best is None or _cost(here, s) < _cost(best, s) else best
+        if here.reached:
+            return here
+        level, peak = here.result.integrated_lufs, here.result.true_peak_dbtp
+        assert level is not None
+        ratio = (peak - level) if peak is not None else 0.0
+        if tightest is None or ratio < tightest[0]:
+            tightest = (ratio, here)
+        if ratio <= room:
+            # The shape fits: move the whole level, gain and ceiling together.
+            shift = target - level
+            gain += shift
+            if limit is not None:
+                limit = min(0.0, limit + shift)
+            last_drive = None
+            continue
+        # Peaks too high for this loudness: limit, or drive the limiter harder.
+        if limit is None:
+            limit = ceiling - CODEC_MARGIN_DB if ceiling is not None else None
+            continue
+        if last_drive is not None and last_drive[1] - ratio < 0.25 * last_drive[0] and release_i + 1 < len(RELEASES_MS):
+            release_i += 1  # the longer release has stopped gaining: let go faster
+        step = min(12.0, max(1.0, (ratio - room) * 1.5))
+        if gain + step > MAX_GAIN_DB:
+            break
+        gain += step
+        last_drive = (step, ratio)
+    if tightest is not None and ceiling is not None and best is not None and not best.reached:
+        _, shape = tightest
+        for _ in range(PLACING_ROUNDS):  # the codec's overshoot scales nearly, not exactly
+            if shape.result.true_peak_dbtp is None or shape.limiter_dbtp is None:
+                break
+            shift = (ceiling - PEAK_AIM_DB / 2) - shape.result.true_peak_dbtp
+            placed = _run(trial, s, shape.gain_db + shift,
+                          max(LIMITER_FLOOR_DB, min(0.0, shape.limiter_dbtp + shift)), shape.release_ms)
+            if placed is None:
+                break
+            if _cost(placed, s) < _cost(best, s):
+                best = placed
+            if placed.reached or abs(shift) < 0.1:
+                break
+            shape = placed
+    assert best is not None
+    return best
+
+
+def _run(trial: Callable[[OutputSettings], Loudness], s: OutputSettings, gain: float, limit: float | None,
+         release: float) -> Decision | None:
+    got = trial(dataclasses.replace(s, audio_gain_db=gain, limiter_dbtp=limit, limiter_release_ms=release))
+    if got.integrated_lufs is None:
+        return None
+    assert s.loudness_lufs is not None
+    level_ok = abs(got.integrated_lufs - s.loudness_lufs) <= LOUDNESS_AIM_LU
+    peak_ok = s.true_peak_dbtp is None or got.true_peak_dbtp is None or \
+        got.true_peak_dbtp <= s.true_peak_dbtp - PEAK_AIM_DB / 2
+    return Decision(gain, limit, release, got, level_ok and peak_ok)
+
+
+def _cost(d: Decision, s: OutputSettings) -> float:
+    """How far a trial is from what verification asks; a peak over the ceiling weighs most."""
+    assert s.loudness_lufs is not None and d.result.integrated_lufs is not None
+    cost = max(0.0, abs(d.result.integrated_lufs - s.loudness_lufs) - LOUDNESS_AIM_LU)
+    if s.true_peak_dbtp is not None and d.result.true_peak_dbtp is not None:
+        cost += 3 * max(0.0, d.result.true_peak_dbtp - (s.true_peak_dbtp - PEAK_AIM_DB / 2))
+    return cost
+
+
+def plan(tl: Timeline, settings: Sequence[OutputSettings], names: Sequence[str] = ()) -> list[OutputSettings]:
+    """Return the settings with audio_gain_db (and the limiter where needed) decided so
+    each output meets its loudness_lufs target under its true_peak_dbtp ceiling. `names`
+    (one per setting) name the outputs in warnings."""
+    from pipeline.ffmpeg import run_ffmpeg_quiet
     from pipeline.progress import default_reporter
     from pipeline.render.spans import frames_to_samples, total_frames
-    from pipeline.ffmpeg import run_ffmpeg_quiet
 
     settings = list(settings)
+    names = list(names) or [f"output {i + 1}" for i in range(len(settings))]
     wanted = [s for s in settings if s.loudness_lufs is not None]
     if not wanted or not tl.video or not has_sound(tl):
         return settings
     reporter = default_reporter()
     rate = wanted[0].sample_rate
     total = frames_to_samples(total_frames(tl, tl.canvas.fps), tl.canvas.fps, rate)
-    decided: dict[tuple[float, float | None, int], tuple[float, float | None]] = {}
+    decided: dict[tuple, Decision] = {}
     with tempfile.TemporaryDirectory(prefix="reelforge-loudness-") as tmp:
         wav = Path(tmp) / "mix.wav"
         run_ffmpeg_quiet(mix_argv(tl, rate, wav), "loudness measurement")
@@ -102,33 +218,31 @@ def plan(tl: Timeline, settings: Sequence[OutputSettings]) -> list[OutputSetting
         if measured.integrated_lufs is None:
             reporter.info("loudness: the mix is silent; no gain applied")
             return settings
-        reporter.info(f"loudness: mix {measured.integrated_lufs:.1f} LUFS, true peak "
-                      f"{measured.true_peak_dbtp if measured.true_peak_dbtp is not None else float('-inf'):.1f} dBTP, "
+        peak = measured.true_peak_dbtp if measured.true_peak_dbtp is not None else float("-inf")
+        reporter.info(f"loudness: mix {measured.integrated_lufs:.1f} LUFS, true peak {peak:.1f} dBTP, "
                       f"range {measured.lra_lu:.1f} LU")
         out = []
-        for s in settings:
+        for s, name in zip(settings, names):
             if s.loudness_lufs is None:
                 out.append(s)
                 continue
-            key = (s.loudness_lufs, s.true_peak_dbtp, s.sample_rate)
+            key = (s.loudness_lufs, s.true_peak_dbtp, s.sample_rate, s.channels, s.audio_codec, s.audio_bitrate)
             if key not in decided:
-                gain, limit = decide(measured, s.loudness_lufs, s.true_peak_dbtp)
-                # Pass 2 (only with the limiter, which takes loudness off the peaks):
-                # measure the limited mix and correct the gain, a few times at most.
-                for _ in range(LIMITER_ROUNDS if limit is not None else 0):
-                    trial = dataclasses.replace(s, audio_gain_db=gain, limiter_dbtp=limit, sample_rate=rate)
-                    checked = Path(tmp) / "checked.wav"
-                    _apply_master(wav, trial, total, checked)
-                    after = measure_file(str(checked))
-                    if after.integrated_lufs is None:
-                        break
-                    miss = s.loudness_lufs - after.integrated_lufs
-                    if abs(miss) <= 0.1:
-                        break
-                    gain += miss
-                decided[key] = (round(gain, 3), limit)
-                reporter.info(f"loudness: {s.loudness_lufs:g} LUFS target: gain {gain:+.2f} dB"
-                              + (f", true-peak limiter at {limit:.1f} dBTP" if limit is not None else ""))
-            gain, limit = decided[key]
-            out.append(dataclasses.replace(s, audio_gain_db=gain, limiter_dbtp=limit))
+                at_rate = dataclasses.replace(s, sample_rate=rate)  # the trial runs at the mix's rate
+                ext = ".m4a" if s.audio_codec == "aac" else ".mka"
+                trial_path = Path(tmp) / f"trial{len(decided)}{ext}"
+                decided[key] = d = search(measured, at_rate, lambda t: _trial(wav, t, total, trial_path))
+                reporter.info(f"loudness: {s.loudness_lufs:g} LUFS target: gain {d.gain_db:+.2f} dB"
+                              + (f", true-peak limiter at {d.limiter_dbtp:.1f} dBTP" if d.limiter_dbtp is not None else ""))
+            d = decided[key]
+            if d.gain_db > NOISE_FLOOR_GAIN_DB:
+                reporter.warn(f"{name}: raising the mix by {d.gain_db:+.1f} dB to reach {s.loudness_lufs:g} LUFS; "
+                              f"at {measured.integrated_lufs:.1f} LUFS it is close to the noise floor")
+            if not d.reached:
+                got = d.result
+                under = f" under {s.true_peak_dbtp:g} dBTP" if s.true_peak_dbtp is not None else ""
+                reporter.warn(f"{name}: the closest the sound gets to {s.loudness_lufs:g} LUFS{under} is "
+                              f"{got.integrated_lufs:.1f} LUFS at "
+                              f"{got.true_peak_dbtp if got.true_peak_dbtp is not None else float('-inf'):.1f} dBTP")
+            out.append(d.apply(s))
     return out

@@ -35,6 +35,7 @@ class OutputSettings:
     # Decided by export's loudness plan (pipeline.loudness), applied by render.tracks.master:
     audio_gain_db: float = 0.0  # linear gain to reach loudness_lufs
     limiter_dbtp: float | None = None  # true-peak limiter ceiling, only where needed
+    limiter_release_ms: float = 80.0  # shorter only where quiet, peaky sound needs it
     extra: dict[str, Any] = field(default_factory=dict)
     # Average video rate (two-pass / capped outputs); when set, crf is ignored.
     video_bitrate: str | None = None

@@ -185,8 +185,12 @@ def master(a: Any, settings: Any, total_samples: int) -> Any:
     if gain:
         a = a.filter("volume", f"{gain:.3f}dB", precision="double")
     if ceiling is not None:
+        # Run at 4x the rate the sample peaks are the true peaks (BS.1770 annex 2), so the
+        # limiter holds the ceiling however far the gain drives it.
         rate = settings.sample_rate
+        release = getattr(settings, "limiter_release_ms", 80.0)
         a = (a.filter("aresample", rate * 4)
-             .filter("alimiter", limit=f"{10 ** (ceiling / 20):.5f}", level=0, latency=1, attack=2, release=80)
+             .filter("alimiter", limit=f"{10 ** (ceiling / 20):.6f}", level=0, latency=1,
+                     attack=min(2.0, release), release=release)
              .filter("aresample", rate))
     return a.filter("apad", whole_len=total_samples).filter("atrim", end_sample=total_samples)

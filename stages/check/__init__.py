@@ -58,9 +58,9 @@ class CheckParams(BaseModel):
     def _known(cls, value: Optional[str]) -> Optional[str]:
         if value is None:
             return value
-        from pipeline.delivery.presets import load_presets
+        from pipeline.delivery.presets import preset_names
 
-        if value not in load_presets():
+        if value not in preset_names():
             raise ValueError(f"unknown preset '{value}'")
         return value
 

@@ -49,9 +49,9 @@ class ExportParams(BaseModel):
     @classmethod
     def _known(cls, value: list[str]) -> list[str]:
         from pipeline.errors import did_you_mean
-        from pipeline.delivery.presets import load_presets
+        from pipeline.delivery.presets import preset_names
 
-        known = load_presets()
+        known = preset_names()  # a broken preset is named here and fails with its reason when used
         for name in value:
             if name not in known:
                 raise ValueError(f"unknown preset '{name}'{did_you_mean(name, known)}")

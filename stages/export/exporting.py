@@ -118,7 +118,7 @@ def plan_outputs(tl: Timeline, opts: ExportOptions, reporter: Reporter) -> list[
     for out in outputs:
         by_tl.setdefault(id(out.tl), []).append(out)
     for members in by_tl.values():
-        planned = loudness.plan(members[0].tl, [m.settings for m in members])
+        planned = loudness.plan(members[0].tl, [m.settings for m in members], [m.path.name for m in members])
         for out, s in zip(members, planned):
             out.loudness_planned = s != out.settings
             out.settings = s
@@ -140,8 +140,15 @@ def plan_outputs(tl: Timeline, opts: ExportOptions, reporter: Reporter) -> list[
     return outputs
 
 
+def failed_path(path: Path) -> Path:
+    """Where an output that failed verification is kept: beside its target, never at it."""
+    return path.with_name(f"{path.stem}.failed{path.suffix}")
+
+
 def target_paths(out: Output, opts: ExportOptions) -> list[Path]:
     paths = [out.path]
+    if opts.verify:
+        paths.append(failed_path(out.path))
     if opts.thumbnail or opts.thumbnail_at is not None:
         paths.append(out.path.with_suffix(".jpg"))
     if opts.captions:
@@ -249,6 +256,18 @@ def finish(outputs: list[Output], opts: ExportOptions, reporter: Reporter) -> No
         out.verified = ("ok with warnings" if warned else "ok") if report.ok else "failed"
     failed = [r for r in reports if not r.ok]
     if failed:
+        import os
+
+        from pipeline.files import record_written
+
+        for out, report in zip(outputs, reports):
+            if not report.ok:
+                kept = failed_path(out.path)
+                os.replace(out.path, kept)
+                record_written(kept)
+                report.path = kept
+                out.path = kept
+                reporter.warn(f"{report.preset}: failed verification; kept as {kept}, nothing at the target path")
         detail = "; ".join(f"{r.preset}: " + ", ".join(f"{c.name} {c.actual} (want {c.expected})"
                                                       for c in r.checks if c.status == "fail") for r in failed)
         raise CheckFailed(f"verification failed for {len(failed)} of {len(reports)} outputs: {detail}")
