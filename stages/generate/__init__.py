@@ -19,7 +19,9 @@ class Shot(BaseModel):
 
     id: str
     prompt: str
-    provider: str = "local"
+    # None: the first provider (in REELFORGE_PROVIDERS order) with credentials that offers
+    # the model; local when none has them.
+    provider: Optional[str] = None
     model: str = "sora-2"
     duration: Optional[float] = None
     aspect: Optional[str] = None
@@ -44,6 +46,16 @@ class GenerateParams(BaseModel):
     poll_interval: Optional[float] = None
 
 
+def provider_of(shot: Shot) -> str:
+    """The provider that renders the shot (named, or chosen by credentials and order)."""
+    from pipeline.providers.routing import choose_provider
+
+    try:
+        return choose_provider(shot.model, shot.provider)
+    except InputError as exc:
+        raise InputError(f"shot {shot.id}: {exc}") from None
+
+
 def request_for(shot: Shot, ctx: StageContext, image: str | None = None, name_shot: bool = True):  # noqa: ANN201
     """The validated request for a shot; `image` is a continued shot's first frame."""
     from pipeline.providers.base import make_request
@@ -57,7 +69,7 @@ def request_for(shot: Shot, ctx: StageContext, image: str | None = None, name_sh
         tail = str(ctx.resolve(shot.image_tail)) if shot.image_tail else None
         return make_request(
             shot.prompt, shot.model, shot.duration, shot.aspect, shot.sound, shot.size,
-            provider=shot.provider, warn=lambda m: ctx.warn(f"shot {shot.id}: {m}" if name_shot else m),
+            provider=provider_of(shot), warn=lambda m: ctx.warn(f"shot {shot.id}: {m}" if name_shot else m),
             seed=shot.seed, negative_prompt=shot.negative_prompt, cfg_scale=shot.cfg_scale,
             mode=shot.mode, image=image, image_tail=tail, camera_control=shot.camera_control,
             remix_of=shot.remix_of,
@@ -82,35 +94,38 @@ def check_shots(shots: list[Shot]) -> None:
         seen.add(shot.id)
 
 
-def plan(shots: list[Shot], ctx: StageContext, limits: dict[str, int]) -> tuple[list[dict[str, Any]], float, float]:
-    """Validate every shot and price it: (rows, total USD still to pay, expected seconds).
-    Cached clips and already-submitted jobs cost nothing more."""
+def plan(shots: list[Shot], ctx: StageContext, limits: dict[str, int]
+         ) -> tuple[list[dict[str, Any]], float | None, float]:
+    """Validate every shot and price it: (rows, total USD still to pay or None when a price
+    is unknown, expected seconds). Cached clips and already-submitted jobs cost nothing more."""
     from pipeline.providers.cost import estimate, expected_wall_time
     from pipeline.providers.generate import cached_clip, last_frame
     from pipeline.providers.jobs import load_job
 
     known: dict[str, Any] = {}
-    rows, jobs, total = [], [], 0.0
+    rows, jobs = [], []
+    total: float | None = 0.0
     for shot in shots:
+        provider = provider_of(shot)
         image = None
         if shot.continue_from and shot.continue_from in known:
             image = str(last_frame(known[shot.continue_from]))
         req = request_for(shot, ctx, image)
-        est = estimate(shot.provider, req)
+        est = estimate(provider, req)
         state = "new"
         exact = shot.continue_from is None or image is not None
-        clip = cached_clip(req, shot.provider) if exact else None
+        clip = cached_clip(req, provider) if exact else None
         if clip is not None:
             known[shot.id] = clip
             state = "cached"
-        elif exact and load_job(shot.provider, req.digest(shot.provider)) is not None:
+        elif exact and load_job(provider, req.digest(provider)) is not None:
             state = "submitted"
         usd = est.usd if state == "new" else 0.0
-        total += usd
+        total = None if total is None or usd is None else total + usd
         if state != "cached":
-            jobs.append((shot.provider, est.seconds))
-        rows.append({"shot": shot.id, "provider": shot.provider, "request": req, "usd": usd,
-                     "list_usd": est.usd, "seconds": est.seconds, "state": state})
+            jobs.append((provider, est.seconds))
+        rows.append({"shot": shot.id, "provider": provider, "request": req, "usd": usd,
+                     "list_usd": est.usd, "seconds": est.seconds, "state": state, "as_of": est.as_of})
     return rows, total, expected_wall_time(jobs, limits)
 
 
@@ -118,8 +133,8 @@ def _fmt_time(secs: float) -> str:
     return f"{secs:.0f} s" if secs < 90 else f"{secs / 60:.0f} min"
 
 
-def show_plan(rows: list[dict[str, Any]], total: float, wall: float, ctx: StageContext) -> None:
-    from pipeline.providers.cost import PRICES_AS_OF, fmt_usd
+def show_plan(rows: list[dict[str, Any]], total: float | None, wall: float, ctx: StageContext) -> None:
+    from pipeline.providers.cost import fmt_usd
 
     for r in rows:
         q = r["request"]
@@ -128,8 +143,24 @@ def show_plan(rows: list[dict[str, Any]], total: float, wall: float, ctx: StageC
         price = {"cached": "cached", "submitted": "resume"}.get(r["state"], fmt_usd(r["usd"]))
         ctx.info(f"  shot {r['shot']}: {r['provider']} {q.model}{extra} {q.duration} s {q.width}x{q.height}"
                  f"  {price}  ~{_fmt_time(r['seconds'])}  {q.prompt[:50]}")
-    ctx.info(f"  estimated cost {fmt_usd(total)} (list prices of {PRICES_AS_OF}); "
+    dates = sorted({r["as_of"] for r in rows if r.get("as_of")})
+    ctx.info(f"  estimated cost {fmt_usd(total)} (list prices of {', '.join(dates) or 'the catalog'}); "
              f"expected time ~{_fmt_time(wall)}")
+
+
+def check_budget(budget: float | None, total: float | None, rows: list[dict[str, Any]]) -> None:
+    """InputError when the run would cost more than the budget, or its cost is unknown."""
+    from pipeline.providers.cost import fmt_usd
+
+    if budget is None:
+        return
+    unknown = [r["shot"] for r in rows if r["usd"] is None]
+    if unknown:
+        raise InputError(f"--budget {float(budget):.2f}: no price is known for shot {', '.join(unknown)} "
+                         "(set one in a REELFORGE_PRICES file); nothing was submitted")
+    if total is not None and total > float(budget):
+        raise InputError(f"--budget {float(budget):.2f}: this run would cost about {fmt_usd(total)} "
+                         f"({sum(1 for r in rows if r['usd'])} shots to pay for); nothing was submitted")
 
 
 class GenerateStage:
@@ -142,7 +173,6 @@ class GenerateStage:
     Params: ClassVar[type[BaseModel]] = GenerateParams
 
     def apply(self, tl: Timeline, params: BaseModel, ctx: StageContext) -> Timeline:
-        from pipeline.providers.cost import fmt_usd
         from pipeline.providers.generate import ShotJob, generate_shots, last_frame, provider_limits
         from pipeline.model.clips import append_clips, clip_from_media
 
@@ -152,11 +182,9 @@ class GenerateStage:
         limits = provider_limits(params.concurrency)
         rows, total, wall = plan(shots, ctx, limits)
         budget = ctx.options.get("budget")
-        if ctx.dry_run or total > 0:
+        if ctx.dry_run or total is None or total > 0:
             show_plan(rows, total, wall, ctx)
-        if budget is not None and total > float(budget):
-            raise InputError(f"--budget {float(budget):.2f}: this run would cost about {fmt_usd(total)} "
-                             f"({sum(1 for r in rows if r['usd'] > 0)} shots to pay for); nothing was submitted")
+        check_budget(budget, total, rows)
         if ctx.dry_run:
             return tl
         by_id = {s.id: s for s in shots}
@@ -167,7 +195,7 @@ class GenerateStage:
                 return request_for(shot, ctx, image)
             return make
 
-        jobs = [ShotJob(s.id, s.provider, maker(by_id[s.id]), s.continue_from) for s in shots]
+        jobs = [ShotJob(s.id, provider_of(s), maker(by_id[s.id]), s.continue_from) for s in shots]
         poll = params.poll_interval if params.poll_interval is not None else ctx.options.get("poll_interval")
         results = generate_shots(jobs, ctx.reporter, params.concurrency, poll)
         tl = tl.copy()
@@ -195,20 +223,21 @@ def credentials_note(clip: Any) -> dict[str, Any]:
 
 
 @click.command("generate")
-@click.option("--provider", default="local", show_default=True, type=click.Choice(["local", "sora", "kling"]),
+@click.option("--provider", default="local", show_default=True, type=click.Choice(["local", "kling", "fal", "replicate", "sora"]),
               help="Who renders the clip; local needs no keys or network.")
-@click.option("--model", default=None, help="sora-2 (default for local/sora), sora-2-pro, kling-v2-6 "
-              "(default for kling), kling-v2-5-turbo, kling-v2-1, kling-v1-6, ...")
+@click.option("--model", default=None, help="A model of the catalog (`reelforge models list`): kling-v2-6 "
+              "(default for kling, fal, replicate), kling-v3, kling-v2-5-turbo, veo-3.1, sora-2 (default "
+              "for local and sora), ...")
 @click.option("--prompt", required=True, help="What the shot shows.")
-@click.option("--duration", type=float, help="Seconds (sora: 4/8/12; kling: 5/10).")
+@click.option("--duration", type=float, help="Seconds (sora: 4/8/12; kling: 5/10; kling-v3: 3-15).")
 @click.option("--aspect", help="16:9, 9:16 or 1:1 (kling only).")
 @click.option("--size", help="WxH, e.g. 1792x1024 for sora-2-pro's high tier.")
 @click.option("--negative-prompt", help="What the shot must not show (kling).")
 @click.option("--cfg-scale", type=float, help="Prompt adherence 0-1 (kling-v1.x only).")
 @click.option("--image", type=click.Path(dir_okay=False), help="First-frame image (PNG/JPEG).")
 @click.option("--image-tail", type=click.Path(dir_okay=False), help="Last-frame image (kling, with --image).")
-@click.option("--sound/--no-sound", default=None, help="Native audio (kling-v2-6, pro mode).")
-@click.option("--mode", type=click.Choice(["std", "pro"]), help="Kling quality: std 720p, pro 1080p.")
+@click.option("--sound/--no-sound", default=None, help="Native audio (kling-v2-6 in pro mode, kling-v3, veo-3.1).")
+@click.option("--mode", help="Quality: kling std 720p or pro 1080p; veo-3.1 720p or 1080p.")
 @click.option("--remix", "remix_of", metavar="VIDEO_ID", help="Remix a finished sora video with --prompt.")
 @click.option("--seed", type=int, help="Make the result repeatable (local provider).")
 @click.option("--poll-interval", type=click.FloatRange(min=0, min_open=True),
@@ -223,11 +252,13 @@ def command(provider: str, model: str | None, prompt: str, duration: float | Non
             image_tail: str | None, sound: bool | None, mode: str | None, remix_of: str | None,
             seed: int | None, poll_interval: float | None, budget: float | None, dry_run: bool,
             output: str, overwrite: bool) -> None:
-    """Generate one shot with a video model (local, OpenAI-compatible Sora, or Kling).
+    """Generate one shot with a video model through Kling's API, fal, Replicate, a
+    Videos API service (sora), or the offline local stand-in.
 
-    Keys come from the environment: OPENAI_API_KEY (and OPENAI_BASE_URL), or
-    KLING_ACCESS_KEY and KLING_SECRET_KEY (and KLING_API_BASE). An interrupted run
-    started again resumes the same remote job instead of paying twice.
+    Keys come from the environment: KLING_ACCESS_KEY and KLING_SECRET_KEY (KLING_API_BASE),
+    FAL_KEY (FAL_QUEUE_URL), REPLICATE_API_TOKEN (REPLICATE_BASE_URL), or OPENAI_API_KEY with
+    REELFORGE_SORA_BASE_URL. An interrupted run started again resumes the same remote job
+    instead of paying twice.
 
     \b
     Example:
@@ -247,7 +278,7 @@ def command(provider: str, model: str | None, prompt: str, duration: float | Non
 
         check_writable(out)  # before a paid job is submitted
     if model is None:
-        model = "kling-v2-6" if provider == "kling" else "sora-2"
+        model = "kling-v2-6" if provider in ("kling", "fal", "replicate") else "sora-2"
     shot = Shot(id=out.stem or "shot", prompt=prompt, provider=provider, model=model, duration=duration,
                 aspect=aspect, size=size, sound=sound, seed=seed, negative_prompt=negative_prompt,
                 cfg_scale=cfg_scale, mode=mode, image=image, image_tail=image_tail, remix_of=remix_of)
@@ -256,9 +287,11 @@ def command(provider: str, model: str | None, prompt: str, duration: float | Non
     est = estimate(provider, req)
     if provider != "local":
         reporter.info(f"{provider} {req.model} {req.duration} s {req.width}x{req.height}: "
-                      f"about {fmt_usd(est.usd)}, ~{est.seconds:.0f} s")
-    if budget is not None and est.usd > budget:
-        raise InputError(f"--budget {budget:.2f}: this shot would cost about {fmt_usd(est.usd)}; nothing was submitted")
+                      f"{'price unknown' if est.usd is None else 'about ' + fmt_usd(est.usd)}, "
+                      f"~{est.seconds:.0f} s")
+    if budget is not None and (est.usd is None or est.usd > budget):
+        raise InputError(f"--budget {budget:.2f}: this shot would cost {'an unknown amount' if est.usd is None else 'about ' + fmt_usd(est.usd)}; "
+                         "nothing was submitted")
     if dry_run:
         return
     path, _ = generate_clip(req, provider, reporter, poll_interval=poll_interval)
