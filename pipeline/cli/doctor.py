@@ -56,9 +56,9 @@ def run_doctor() -> int:
     for provider, names in CREDENTIALS.items():
         state = ", ".join(f"{n} {'set' if os.environ.get(n) else 'not set'}" for n in names)
         click.echo(f"credentials {provider}: {state}")
-    if not os.environ.get("REELFORGE_SORA_BASE_URL"):
-        click.echo("sora        OpenAI's own Videos API is gone (sora-2 removed on 2026-09-24); "
-                   "set REELFORGE_SORA_BASE_URL to a service that still speaks it")
+    click.echo("sora        OpenAI's own Videos API is gone (sora-2 removed on 2026-09-24); "
+               + ("REELFORGE_SORA_BASE_URL names the service used" if os.environ.get("REELFORGE_SORA_BASE_URL")
+                  else "set REELFORGE_SORA_BASE_URL to a service that still speaks it"))
     from pipeline.files import cache_dir
 
     click.echo(f"cache       {cache_dir()}")
