@@ -120,3 +120,40 @@ def test_jobs_list_and_cancel(fal: FakeFal, tmp_path: Path) -> None:
     assert json.loads(invoke("jobs", "list", "--json").output) == []
     r = run_cli("jobs", "cancel", "nosuchjob")
     assert r.returncode == 2 and "nosuchjob" in r.stderr
+
+
+@pytest.fixture
+def replicate(served: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator["FakeReplicate"]:
+    from tests.fake_replicate import FakeReplicate
+
+    server = FakeReplicate(served).start()
+    monkeypatch.setenv("REPLICATE_BASE_URL", server.url)
+    monkeypatch.setenv("REPLICATE_API_TOKEN", server.token)
+    monkeypatch.setenv("REELFORGE_POLL_INTERVAL", "0.02")
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("model, duration, sound, mode", [
+    ("kling-v2-5-turbo", 10, None, None),
+    ("kling-v2-6", 5, True, None),
+    ("kling-v2-6", 10, False, None),
+    ("kling-v3", 13, True, None),
+    ("veo-3.1", 6, True, "1080p"),
+])
+def test_every_gateway_model_is_accepted_by_its_documented_schema(fal: FakeFal, replicate, model: str,  # noqa: ANN001
+                                                                   duration: int, sound: bool | None,
+                                                                   mode: str | None) -> None:
+    from pipeline.progress import Reporter
+    from pipeline.providers.base import make_request
+    from pipeline.providers.generate import generate_clip
+
+    for provider, server in (("fal", fal), ("replicate", replicate)):
+        req = make_request("a paper kite", model, duration, "9:16", sound, provider=provider, mode=mode)
+        generate_clip(req, provider, Reporter(quiet=True))
+        sub = server.submissions[-1]
+        assert str(sub["duration"]).rstrip("s") == str(duration)
+        if sound is not None:
+            assert sub["generate_audio"] is sound
+        assert sub["aspect_ratio"] == "9:16"
+    assert len(fal.submissions) == len(replicate.submissions) == 1
