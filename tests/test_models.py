@@ -47,7 +47,7 @@ def test_user_models_extend_the_catalog(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_the_catalog_ships_in_the_wheel() -> None:
     text = (Path(__file__).parents[1] / "pyproject.toml").read_text()
-    assert '"pipeline.providers" = ["catalog/*.toml"' in text
+    assert "\"pipeline.providers\" = [\"catalog/*.toml\"" in text
 
 
 @pytest.mark.parametrize("keys, order, expect", [
