@@ -70,7 +70,7 @@ def late(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def offset_ms(path: Path) -> float:
-    from stages.check.sync import measure_sync
+    from stages.check.measure import measure_sync
 
     res = measure_sync(str(path))
     assert res.offset_ms is not None, res.reason

@@ -41,8 +41,8 @@ class CheckParams(BaseModel):
     @field_validator("output")
     @classmethod
     def _video(cls, value: Optional[str]) -> Optional[str]:
-        if value is not None and not is_video_path(value):
-            raise ValueError("use .mp4, .mov, .mkv or .m4v for the corrected copy")
+        if value is not None and not is_video_path(value) and not value.endswith(".timeline.json"):
+            raise ValueError("use .mp4, .mov, .mkv or .m4v for the corrected copy (.timeline.json for a timeline)")
         return value
 
     @model_validator(mode="after")
@@ -79,13 +79,16 @@ class CheckStage:
     timeline, and a preset's delivery rules. Exit 0 pass, 1 fail, 2 unreadable input.
 
     The offset is measured from content (sound onsets against flashes, cuts and changes
-    of motion). Positive means the audio is early, as in ITU-R BT.1359."""
+    of motion, and lips against speech when a face shows), shot by shot. Positive means
+    the audio is early, as in ITU-R BT.1359."""
     examples: ClassVar[tuple[str, ...]] = (
         "reelforge check final.mp4 --preset tiktok --report check.html",
         "reelforge check take.mp4 --json",
-        "reelforge check take.mp4 --fix -o take.synced.mp4")
+        "reelforge check take.mp4 --fix -o take.synced.mp4",
+        "reelforge check seq.timeline.json --fix -o seq.fixed.timeline.json")
     command_line: ClassVar[CommandLine] = CommandLine(
-        inputs="one", output=Option("--output", short="-o", help="Output for --fix (video is stream-copied)."),
+        inputs="one", output=Option("--output", short="-o", help=(
+            "Output for --fix: a media copy (video stream-copied) or, for a timeline, a .timeline.json.")),
         output_field="output", output_required=False, overwrite_help="Replace OUT or the report if it exists.",
         extras=(JSON,))
     cacheable: ClassVar[bool] = False  # it reads files and may stop the run: always run it

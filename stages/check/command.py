@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import InputError, StageError
+from pipeline.errors import InputError
 from pipeline.run.command import CommandRun
 
 
@@ -26,17 +26,17 @@ def run_check(input_path: str, tolerance: str, preset_name: str | None) -> tuple
     return check_media(input_path, tolerance, preset), input_path, preset
 
 
-def fix_file(doc: dict[str, Any], media: str, target: Path, reporter: Any) -> dict[str, Any]:
-    """Write `target`: `media` with its audio moved by the measured offset. Returns what
-    was done ({path, shift_ms}); a StageError when the offset is not measurable."""
-    from stages.check.checking import fix_offset
+def fix_file(doc: dict[str, Any], media: str | None, target: Path, reporter: Any,
+             input_path: str | None = None) -> dict[str, Any]:
+    """Write `target`: `media` with each failing shot's sound moved by its measured offset
+    (or, for a timeline, the timeline with those clips' audio_shift set). Returns what was
+    done ({path, shift_ms, shots} or {path, clips}); a StageError when nothing can be
+    corrected."""
+    from stages.check.fix import apply_fix
 
-    shift = doc["av_offset_ms"]
-    if shift is None:
-        raise StageError(f"{media}: --fix: the offset is not measurable, nothing to correct")
-    fix_offset(media, shift, target)
-    reporter.info(f"wrote {target} (audio {'delayed' if shift > 0 else 'advanced'} by {abs(shift):.1f} ms)")
-    return {"path": str(target), "shift_ms": shift}
+    fixed = apply_fix(doc, input_path or str(media), media, target)
+    reporter.info(fixed.pop("message"))
+    return fixed
 
 
 def print_table(doc: dict[str, Any]) -> None:
@@ -60,18 +60,21 @@ def check_command(run: CommandRun) -> int:
 
     params: Any = run.params  # the stage's CheckParams
     input_path = run.inputs[0]
-    if params.fix and is_timeline_path(input_path):
-        raise InputError("--fix: needs a media file, not a timeline")
+    if params.fix and params.output:
+        if is_timeline_path(input_path) and not params.output.endswith(".timeline.json"):
+            raise InputError(f"-o {params.output}: the corrected copy of a timeline is a .timeline.json")
+        if not is_timeline_path(input_path) and params.output.endswith(".timeline.json"):
+            raise InputError(f"-o {params.output}: the corrected copy of a media file is a media file")
     doc, media, preset = run_check(input_path, params.tolerance, params.preset)
-    if params.fix and media is not None and params.output:
-        doc["fixed"] = fix_file(doc, media, Path(params.output), run.ctx.reporter)
+    if params.fix and params.output:
+        doc["fixed"] = fix_file(doc, media, Path(params.output), run.ctx.reporter, input_path)
     if params.report:
         from stages.check.report import write_report
 
         write_report(doc, media, params.report, preset.loudness_lufs if preset else None)
         run.ctx.reporter.info(f"wrote {params.report}")
     if run.ctx.options.get("json"):
-        out = {k: v for k, v in doc.items() if k not in ("sync", "sources")}
+        out = {k: v for k, v in doc.items() if k not in ("sync", "sources", "shot_syncs")}
         sync = doc.get("sync")
         if sync:
             out["sync"] = {k: sync[k] for k in ("feature", "reason", "events_matched", "events_compared",
