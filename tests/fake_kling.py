@@ -5,10 +5,20 @@
                                   aspect_ratio, duration, camera_control, sound, callback_url,
                                   external_task_id
     POST /v1/videos/image2video   model_name, image, image_tail (raw base64), prompt, ...
-    GET  /v1/videos/{kind}/{task_id or external_task_id}
+    GET  /v1/videos/{kind}/{task_id}
+    GET  /v1/videos/{kind}?external_task_id=...
 Answers are envelopes {code, message, request_id, data}. Error codes as documented:
 1000-1004 authentication, 1102 no balance, 1201 bad parameter, 1203 not found,
 1301 content safety, 1303 concurrency over the account's limit.
+
+Sources, cited at each rule below:
+  [T2V] https://app.klingai.com/global/dev/document-api/apiReference/model/textToVideo
+  [I2V] https://app.klingai.com/global/dev/document-api/apiReference/model/imageToVideo
+  [MAP] https://app.klingai.com/global/dev/document-api/apiReference/model/skillsMap
+        (the capability map: which model, mode and duration take which option)
+  [I13] issue 13 of this project, which summarises the rules above as the client broke them
+  [V3]  https://fal.ai/docs/model-api-reference/video-generation-api/kling-video-v3-pro and
+        https://replicate.com/kwaivgi/kling-v3-video/api (kling-v3: 3-15 s, sound)
 Videos are served from /cdn/{task}.mp4 (a separate "host": no credentials expected).
 """
 
@@ -20,6 +30,7 @@ import json
 import secrets
 import time
 from pathlib import Path
+from urllib.parse import parse_qs
 from typing import Any
 
 import jwt
@@ -27,8 +38,20 @@ import jwt
 from tests.fake_http import FakeServer, clip_frames, image_difference
 
 MODELS = {"kling-v1", "kling-v1-5", "kling-v1-6", "kling-v2-master", "kling-v2-1", "kling-v2-1-master",
-          "kling-v2-5-turbo", "kling-v2-6"}
+          "kling-v2-5-turbo", "kling-v2-6", "kling-v3"}
 V1 = {"kling-v1", "kling-v1-5", "kling-v1-6"}
+# [MAP], [I13]: kling-v1-5 and kling-v2-1 are image-to-video models only.
+IMAGE_ONLY = {"kling-v1-5", "kling-v2-1"}
+# [T2V]: sound ("on"/"off") is taken by kling-v2-6 and later; [I13]: on kling-v2-6 only in pro mode.
+SOUND = {"kling-v2-6", "kling-v3"}
+# [T2V] duration is "5" or "10"; [V3] kling-v3 takes 3 to 15 seconds.
+DURATIONS = {"kling-v3": {str(s) for s in range(3, 16)}}
+# [MAP], [I13]: camera_control only on kling-v1 text2video std 5 s, and kling-v1-5 image2video
+# pro 5 s with type "simple".
+CAMERA = {("kling-v1", "text2video", "std", "5"): {"simple", "down_back", "forward_up", "right_turn_forward",
+                                                   "left_turn_forward"},
+          ("kling-v1-5", "image2video", "pro", "5"): {"simple"}}
+CAMERA_AXES = ("horizontal", "vertical", "pan", "tilt", "roll", "zoom")
 COMMON = {"model_name", "prompt", "negative_prompt", "cfg_scale", "mode", "duration", "camera_control",
           "callback_url", "external_task_id", "sound"}
 FIELDS = {"text2video": COMMON | {"aspect_ratio"},
@@ -99,9 +122,17 @@ class FakeKling(FakeServer):
         if parts[:2] != ["v1", "videos"] or len(parts) < 3 or parts[2] not in FIELDS:
             return 404, {}, envelope(1202, "Invalid request method or path")
         kind = parts[2]
+        query = parse_qs(path.partition("?")[2])
         with self.lock:
             if method == "POST" and len(parts) == 3:
                 return self._create(kind, body)
+            if method == "GET" and len(parts) == 3 and "external_task_id" in query:
+                # [T2V] "Query Task (Single)": the client's own id is a query parameter; [I13]
+                ext = query["external_task_id"][0]
+                tid = next((k for k, t in self.tasks.items() if t["external_task_id"] == ext), None)
+                if tid is None:
+                    return 404, {}, envelope(1203, "Requested resource does not exist")
+                return self._query(kind, tid)
             if method == "GET" and len(parts) == 4:
                 return self._query(kind, parts[3])
         return 404, {}, envelope(1202, "Invalid request method or path")
@@ -131,6 +162,33 @@ class FakeKling(FakeServer):
             return None, f"{name} aspect ratio must be between 1:2.5 and 2.5:1"
         return raw, None
 
+    @staticmethod
+    def _check_camera(req: dict[str, Any], model: str, kind: str, mode: str, duration: str) -> str | None:
+        cam = req["camera_control"]
+        if not isinstance(cam, dict) or "type" not in cam:
+            return "camera_control must be an object with a type"
+        types = CAMERA.get((model, kind, mode, duration))
+        if types is None:  # [MAP], [I13]
+            return f"camera_control is not supported by {model} {kind} {mode} {duration}s"
+        if cam["type"] not in types:
+            return f"camera_control type {cam['type']!r} is not supported here"
+        if "image_tail" in req:  # [MAP], [I13]: camera_control excludes image_tail
+            return "camera_control and image_tail cannot be used together"
+        if cam["type"] == "simple":
+            # [T2V]: type simple needs config with exactly one non-zero value, each in [-10, 10].
+            config = cam.get("config")
+            if not isinstance(config, dict) or set(config) - set(CAMERA_AXES):
+                return "camera_control.config is required for type simple"
+            moved = [k for k in CAMERA_AXES if config.get(k, 0) != 0]
+            if len(moved) != 1:
+                return "camera_control.config: exactly one of the six values must be non-zero"
+            if any(not isinstance(config.get(k, 0), (int, float)) or not -10 <= config.get(k, 0) <= 10
+                   for k in CAMERA_AXES):
+                return "camera_control.config values must be in [-10, 10]"
+        elif cam.get("config") is not None:
+            return "camera_control.config must be empty unless type is simple"
+        return None
+
     def _create(self, kind: str, body: bytes) -> tuple[int, dict[str, str], Any]:
         try:
             req = json.loads(body)
@@ -157,21 +215,36 @@ class FakeKling(FakeServer):
                 return self._bad(f"cfg_scale is not supported by {model}")
             if isinstance(cfg, bool) or not isinstance(cfg, (int, float)) or not 0 <= cfg <= 1:
                 return self._bad("cfg_scale must be a number in [0, 1]")
-        if req.get("mode", "std") not in ("std", "pro"):
+        if kind == "text2video" and model in IMAGE_ONLY:  # [MAP], [I13]
+            return self._bad(f"model_name {model} is not supported for text2video")
+        mode = req.get("mode", "std")
+        if mode not in ("std", "pro"):
             return self._bad("mode must be std or pro")
-        if req.get("duration", "5") not in ("5", "10"):
-            return self._bad("duration must be the string '5' or '10'")
+        duration = req.get("duration", "5")
+        if duration not in DURATIONS.get(model, {"5", "10"}):  # [T2V], [V3]
+            return self._bad(f"duration {duration!r} is not supported by {model}")
         if kind == "text2video" and req.get("aspect_ratio", "16:9") not in ("16:9", "9:16", "1:1"):
             return self._bad("aspect_ratio must be 16:9, 9:16 or 1:1")
         if "sound" in req:
-            if model != "kling-v2-6":
+            if model not in SOUND:  # [T2V]
                 return self._bad(f"sound is not supported by {model}")
             if req["sound"] not in ("on", "off"):
                 return self._bad("sound must be 'on' or 'off'")
-            if req["sound"] == "on" and req.get("mode", "std") != "pro":
+            if req["sound"] == "on" and model == "kling-v2-6" and mode != "pro":  # [I13], [MAP]
                 return self._bad("sound is only available in pro mode")
-        if "camera_control" in req and (not isinstance(req["camera_control"], dict) or "type" not in req["camera_control"]):
-            return self._bad("camera_control must be an object with a type")
+        if "camera_control" in req:
+            err = self._check_camera(req, model, kind, mode, duration)
+            if err:
+                return self._bad(err)
+        if "image_tail" in req:
+            # [MAP], [I13]: a last frame needs pro mode (kling-v3 takes it in std too, [V3]),
+            # and 5 s on the v1.x models; on kling-v2-6 it excludes sound.
+            if mode != "pro" and model != "kling-v3":
+                return self._bad("image_tail is only supported in pro mode")
+            if model in V1 and duration != "5":
+                return self._bad(f"image_tail on {model} needs duration 5")
+            if model == "kling-v2-6" and req.get("sound") == "on":
+                return self._bad("image_tail and sound cannot be used together")
         if kind == "image2video":
             if "image" not in req:
                 return self._bad("image is required")
@@ -220,8 +293,7 @@ class FakeKling(FakeServer):
         return data
 
     def _query(self, kind: str, ident: str) -> tuple[int, dict[str, str], Any]:
-        tid = ident if ident in self.tasks else next(
-            (k for k, t in self.tasks.items() if t["external_task_id"] == ident), None)
+        tid = ident if ident in self.tasks else None  # a path segment is a task_id only [T2V], [I13]
         if tid is None or self.tasks[tid]["kind"] != kind:
             return 404, {}, envelope(1203, "Requested resource does not exist")
         t = self.tasks[tid]

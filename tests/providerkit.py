@@ -33,9 +33,9 @@ def provider_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def sora(served: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSora]:
-    """A running fake Videos API with OPENAI_BASE_URL/OPENAI_API_KEY pointing at it."""
+    """A running fake Videos API with REELFORGE_SORA_BASE_URL/OPENAI_API_KEY pointing at it."""
     server = FakeSora(served).start()
-    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+    monkeypatch.setenv("REELFORGE_SORA_BASE_URL", server.url)
     monkeypatch.setenv("OPENAI_API_KEY", server.key)
     monkeypatch.setenv("REELFORGE_POLL_INTERVAL", "0.02")
     yield server

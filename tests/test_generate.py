@@ -24,7 +24,7 @@ def test_dry_run_budget_and_continuity(sora: FakeSora, tmp_path: Path) -> None:
     spec.write_text(PIPELINE)
     r = invoke("run", str(spec), "--dry-run")
     assert r.exit_code == 0, r.output
-    assert "shot a: sora sora-2 4 s 1280x720  $0.40" in r.output and "shot b:" in r.output
+    assert "shot a: sora sora-2 +sound 4 s 1280x720  $0.40" in r.output and "shot b:" in r.output
     assert "estimated cost $0.80" in r.output and "expected time" in r.output
     r = invoke("run", str(spec), "--budget", "0.5")
     assert r.exit_code == 2
@@ -45,7 +45,7 @@ def test_dry_run_budget_and_continuity(sora: FakeSora, tmp_path: Path) -> None:
 @pytest.mark.parametrize("args, says", [
     (("--provider", "kling", "--model", "kling-v2-6", "--sound", "--mode", "std"), "--mode pro"),
     (("--provider", "kling", "--model", "kling-v1-6", "--cfg-scale", "1.5"), "between 0 and 1"),
-    (("--provider", "kling", "--model", "sora-2"), "not a kling model"),
+    (("--provider", "kling", "--model", "sora-2"), "not offered there"),
     (("--provider", "kling", "--model", "kling-v2-6", "--image-tail", "tail.png"), "needs --image"),
     (("--provider", "kling", "--model", "kling-v2-6", "--image", "missing.png"), "--image missing.png: no such file"),
     (("--provider", "kling", "--model", "kling-v2-6", "--duration", "4"), "5, 10"),
@@ -86,9 +86,9 @@ def test_prices_and_expected_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert estimate("kling", make_request("p", "kling-v2-6", 10, sound=True, provider="kling")).usd == pytest.approx(1.4)
     assert estimate("local", make_request("p", "kling-v2-6", 10)).usd == 0
     prices = tmp_path / "prices.json"
-    prices.write_text('{"kling-v2-1:pro": 0.2}')
+    prices.write_text('{"kling-v2-5-turbo:pro": 0.2}')
     monkeypatch.setenv("REELFORGE_PRICES", str(prices))
-    assert estimate("kling", make_request("p", "kling-v2-1", 5, mode="pro", provider="kling")).usd == pytest.approx(1.0)
+    assert estimate("kling", make_request("p", "kling-v2-5-turbo", 5, mode="pro", provider="kling")).usd == pytest.approx(1.0)
     # 5 kling jobs of 100 s, 2 at a time, run as 3 waves; a sora job runs alongside
     assert expected_wall_time([("kling", 100)] * 5 + [("sora", 120)], {"kling": 2, "sora": 2}) == 300
 

@@ -87,7 +87,7 @@ def test_error_codes_are_explained(kling: FakeKling, setup: str, prompt: str, co
         kling.balance = False
     from pipeline.providers.jobs import load_job
 
-    req = make_request(prompt, "kling-v2-1", provider="kling")
+    req = make_request(prompt, "kling-v2-5-turbo", provider="kling")
     with pytest.raises(ReelforgeError) as info:
         generate_clip(req, "kling", quiet())
     assert info.value.exit_code == code and says in str(info.value)
@@ -121,7 +121,7 @@ def test_submission_sent_but_never_acknowledged_is_found_again(kling: FakeKling,
     from pipeline.providers.jobs import JobRecord, save_job
     from pipeline.providers.kling import KlingProvider
 
-    req = make_request("a lighthouse", "kling-v2-1", 5, "16:9", provider="kling")
+    req = make_request("a lighthouse", "kling-v2-5-turbo", 5, "16:9", provider="kling")
     ext = "rf-lost-answer-0001"
     provider = KlingProvider()
     kind, body = provider.body(req, ext)
@@ -131,7 +131,9 @@ def test_submission_sent_but_never_acknowledged_is_found_again(kling: FakeKling,
                        external_id=ext, status="pending"))
     path, prov = generate_clip(req, "kling", quiet())
     assert len(kling.submissions) == 1 and prov["job_id"] == kling.submissions[0]["task_id"]
-    assert kling.requests("GET", f"/v1/videos/text2video/{ext}")
+    # asked for by its external_task_id as a query parameter, as Kling documents it
+    assert kling.requests("GET", f"/v1/videos/text2video?external_task_id={ext}")
+    assert not kling.requests("GET", f"/v1/videos/text2video/{ext}")
     assert sha(path) == sha(served)
 
 
@@ -163,10 +165,10 @@ def test_cfg_scale_only_for_v1_models(kling: FakeKling, tmp_path: Path) -> None:
 
     from pipeline.cli.main import cli
 
-    r = CliRunner().invoke(cli, ["generate", "--provider", "kling", "--model", "kling-v2-1", "--prompt", "a kite",
+    r = CliRunner().invoke(cli, ["generate", "--provider", "kling", "--model", "kling-v2-5-turbo", "--prompt", "a kite",
                                  "--cfg-scale", "0.7", "-o", str(tmp_path / "a.mp4")])
     assert r.exit_code == 0, r.output
-    assert "--cfg-scale: kling-v2-1 ignores it" in r.output
+    assert "--cfg-scale: kling-v2-5-turbo ignores it" in r.output
     assert "cfg_scale" not in kling.submissions[0]  # the server would have refused it
     from pipeline.providers.base import make_request
     from pipeline.providers.generate import generate_clip
@@ -190,3 +192,91 @@ def test_continue_from_sends_the_last_frame(kling: FakeKling, tmp_path: Path) ->
     (vs_last, vs_first), = kling.reference_diffs
     assert vs_last < 3.0 < vs_first  # it is the previous shot's last frame, not its first
     assert [c.id for c in tl.video] == ["a", "b"]
+
+
+# ---- Kling's documented rules: the client refuses before sending, the fake refuses too ----
+
+RULES = [
+    # (what the request asks, what the client says)  -- sources in tests/fake_kling.py
+    (dict(model="kling-v2-1"), "image only"),  # kling-v2-1 is image-to-video only
+    (dict(model="kling-v2-6", camera_control={"type": "simple", "config": {"zoom": 5}}), "camera_control"),
+    (dict(model="kling-v1", mode="pro", camera_control={"type": "simple", "config": {"zoom": 5}}), "--mode std"),
+    (dict(model="kling-v1", duration=10, camera_control={"type": "simple", "config": {"zoom": 5}}), "--duration 5"),
+    (dict(model="kling-v1", camera_control={"type": "simple", "config": {"zoom": 5, "pan": 2}}), "exactly one"),
+    (dict(model="kling-v3", duration=16), "3 to 15"),
+    (dict(model="kling-v2-6", mode="std", sound=True), "--mode pro"),
+]
+
+
+@pytest.mark.parametrize("ask, says", RULES)
+def test_client_refuses_what_kling_documents_as_invalid(kling: FakeKling, ask: dict, says: str) -> None:
+    from pipeline.errors import InputError
+    from pipeline.providers.base import make_request
+
+    ask = dict(ask)
+    model = ask.pop("model")
+    with pytest.raises(InputError, match=says):
+        make_request("a kite", model, ask.pop("duration", None), provider="kling", **ask)
+    assert kling.log == []
+
+
+def _png(path: Path) -> Path:
+    import cv2
+    import numpy as np
+
+    img = np.full((400, 400, 3), 120, np.uint8)
+    cv2.circle(img, (200, 200), 80, (20, 200, 40), -1)
+    cv2.imwrite(str(path), img)
+    return path
+
+
+@pytest.mark.parametrize("ask, says", [
+    (dict(model="kling-v2-6", mode="std"), "pro"),  # a last frame needs pro mode
+    (dict(model="kling-v2-6", mode="pro", sound=True), "sound"),  # and on v2-6 excludes sound
+    (dict(model="kling-v1-6", mode="pro", duration=10), "--duration 5"),  # and 5 s on v1.x
+])
+def test_image_tail_rules(kling: FakeKling, tmp_path: Path, ask: dict, says: str) -> None:
+    from pipeline.errors import InputError
+    from pipeline.providers.base import make_request
+
+    first, last = _png(tmp_path / "a.png"), _png(tmp_path / "b.png")
+    ask = dict(ask)
+    model = ask.pop("model")
+    with pytest.raises(InputError, match=says):
+        make_request("a kite", model, ask.pop("duration", None), provider="kling", image=str(first),
+                     image_tail=str(last), **ask)
+    assert kling.log == []
+
+
+@pytest.mark.parametrize("body, says", [
+    ({"model_name": "kling-v2-1"}, "not supported for text2video"),
+    ({"model_name": "kling-v2-6", "camera_control": {"type": "simple", "config": {"zoom": 5}}}, "camera_control"),
+    ({"model_name": "kling-v1", "camera_control": {"type": "simple", "config": {"zoom": 5, "pan": 1}}}, "exactly one"),
+    ({"model_name": "kling-v1", "mode": "pro", "camera_control": {"type": "simple", "config": {"zoom": 5}}},
+     "camera_control"),
+    ({"model_name": "kling-v2-6", "mode": "std", "sound": "on"}, "pro mode"),
+    ({"model_name": "kling-v3", "duration": "16"}, "duration"),
+    ({"model_name": "kling-v2-5-turbo", "sound": "on"}, "sound"),
+])
+def test_fake_kling_refuses_each_documented_rule(kling: FakeKling, body: dict, says: str) -> None:
+    import httpx
+
+    from pipeline.providers.kling import KlingProvider
+
+    r = httpx.post(f"{kling.url}/v1/videos/text2video", json={"prompt": "a kite", **body},
+                   headers=KlingProvider()._headers())
+    assert r.status_code == 400 and r.json()["code"] == 1201 and says in r.json()["message"]
+    assert kling.submissions == []
+
+
+def test_kling_v3_takes_3_to_15_seconds_with_sound(kling: FakeKling) -> None:
+    from pipeline.providers.base import make_request
+    from pipeline.providers.generate import generate_clip
+
+    req = make_request("a drone shot over a harbour", "kling-v3", 7, "9:16", True, provider="kling")
+    assert (req.width, req.height, req.mode) == (720, 1280, "std")
+    generate_clip(req, "kling", quiet())
+    sub = kling.submissions[0]
+    assert (sub["model_name"], sub["duration"], sub["sound"], sub["mode"]) == ("kling-v3", "7", "on", "std")
+    pro = make_request("a harbour", "kling-v2-1-master", 5, "16:9", provider="kling")
+    assert (pro.width, pro.height) == (1920, 1080)  # the master models deliver 1080p

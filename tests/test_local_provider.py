@@ -10,16 +10,17 @@ from tests.conftest import run_cli
 
 
 @pytest.mark.parametrize("model,aspect,duration,sound,size,fps", [
-    ("sora-2", "16:9", "4", False, (1280, 720), 30),
-    ("sora-2", "9:16", "4", False, (720, 1280), 30),
-    ("kling-v2-6", "1:1", "5", True, (960, 960), 24),
+    ("sora-2", "16:9", "4", True, (1280, 720), 30),  # Sora 2 clips carry sound
+    ("sora-2", "9:16", "4", True, (720, 1280), 30),
+    ("kling-v2-6", "1:1", "5", False, (960, 960), 24),  # std mode: 720p class
+    ("kling-v2-6", "9:16", "5", True, (1080, 1920), 24),  # sound needs pro mode: 1080p
 ])
 def test_local_shapes(tmp_path: Path, model: str, aspect: str, duration: str, sound: bool,
                       size: tuple[int, int], fps: int) -> None:
     out = tmp_path / "shot.mp4"
     args = ["generate", "--model", model, "--aspect", aspect, "--duration", duration,
             "--prompt", "a kite over the sea", "--seed", "7", "-o", str(out)]
-    if sound:
+    if sound and not model.startswith("sora"):
         args.append("--sound")
     r = run_cli(*args)
     assert r.returncode == 0, r.stderr
@@ -36,7 +37,9 @@ def test_local_shapes(tmp_path: Path, model: str, aspect: str, duration: str, so
 def test_local_rejects_what_the_model_cannot_do(tmp_path: Path) -> None:
     r = run_cli("generate", "--model", "sora-2", "--aspect", "1:1", "--prompt", "x", "-o", str(tmp_path / "a.mp4"))
     assert r.returncode == 2 and "16:9, 9:16" in r.stderr and "reframe" in r.stderr
-    r = run_cli("generate", "--model", "sora-2", "--sound", "--prompt", "x", "-o", str(tmp_path / "a.mp4"))
+    r = run_cli("generate", "--model", "sora-2", "--no-sound", "--prompt", "x", "-o", str(tmp_path / "a.mp4"))
+    assert r.returncode == 2 and "always makes sound" in r.stderr
+    r = run_cli("generate", "--model", "kling-v2-5-turbo", "--sound", "--prompt", "x", "-o", str(tmp_path / "a.mp4"))
     assert r.returncode == 2 and "silent" in r.stderr
     r = run_cli("generate", "--model", "kling-v2-6", "--duration", "7", "--prompt", "x", "-o", str(tmp_path / "a.mp4"))
     assert r.returncode == 2 and "5, 10" in r.stderr

@@ -133,11 +133,10 @@ def test_remix_of_a_finished_video(sora: FakeSora, served: Path, tmp_path: Path)
 @pytest.mark.parametrize("args, says", [
     (("--aspect", "1:1"), "reframe"),
     (("--negative-prompt", "blur"), "--negative-prompt"),
-    (("--mode", "pro"), "sora-2-pro"),
+    (("--mode", "pro"), "no quality modes"),
     (("--duration", "5"), "4, 8, 12"),
     (("--size", "1792x1024"), "1280x720"),
     (("--seed", "3"), "--seed"),
-    (("--model", "kling-v2-6"), "sora offers sora-2"),
 ])
 def test_options_sora_cannot_honour(sora: FakeSora, tmp_path: Path, args: tuple[str, ...], says: str) -> None:
     out = tmp_path / "x.mp4"
@@ -145,3 +144,22 @@ def test_options_sora_cannot_honour(sora: FakeSora, tmp_path: Path, args: tuple[
     assert r.exit_code == 2, r.output
     assert says in r.output
     assert sora.log == [] and not out.exists()
+
+
+def test_sora_is_honest_about_the_official_endpoint(sora: FakeSora, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Video goes to REELFORGE_SORA_BASE_URL only; OPENAI_BASE_URL stays speech's; a
+    model name unknown to the catalog passes through to a non-OpenAI service."""
+    monkeypatch.delenv("REELFORGE_SORA_BASE_URL")
+    monkeypatch.setenv("OPENAI_BASE_URL", sora.url)  # speech's base: never used for video
+    r = invoke("generate", "--provider", "sora", "--prompt", "p", "-o", str(tmp_path / "x.mp4"))
+    assert r.exit_code == 2 and "REELFORGE_SORA_BASE_URL" in r.output and "2026-09-24" in r.output
+    assert sora.log == []
+    monkeypatch.setenv("REELFORGE_SORA_BASE_URL", sora.url)
+    r = invoke("generate", "--provider", "sora", "--model", "wan-2.5-t2v", "--prompt", "p", "-o", str(tmp_path / "y.mp4"))
+    assert r.exit_code == 2, r.output  # this service only has sora models: it refuses, naming it
+    assert "wan-2.5-t2v" in r.output
+    posts = sora.requests("POST", "/v1/videos")
+    assert len(posts) == 1 and sora.submissions == []
+    r = invoke("doctor")
+    assert "2026-09-24" in r.output

@@ -189,24 +189,8 @@ def test_openai_request_shape_and_voiceover(two_shots: Timeline, tmp_path: Path,
     assert [w.text for w in item.words] == ["Hello", "from", "the", "cloud."]
 
 
-def test_elevenlabs_request_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.providers.speech import synthesize
-
-    with ScriptedServer([(200, {"content-type": "audio/mpeg"}, _mp3_bytes(tmp_path))]) as srv:
-        monkeypatch.setenv("ELEVENLABS_API_KEY", "xi-secret")
-        monkeypatch.setenv("ELEVENLABS_BASE_URL", srv.url)
-        speech = synthesize("Built for long days.", provider="elevenlabs", voice="voice42")
-    req = srv.received[0]
-    assert req["path"] == "/v1/text-to-speech/voice42"
-    assert "output_format=mp3_44100_128" in req["query"]
-    assert req["headers"]["xi-api-key"] == "xi-secret"
-    assert req["json"]["text"] == "Built for long days." and req["json"]["model_id"]
-    assert speech.path.suffix == ".mp3" and decode_audio(str(speech.path)).size > 0
-
-
 @pytest.mark.parametrize("provider,key_env,base_env,suffix", [
     ("openai", "OPENAI_API_KEY", "OPENAI_BASE_URL", "/v1"),
-    ("elevenlabs", "ELEVENLABS_API_KEY", "ELEVENLABS_BASE_URL", ""),
 ])
 def test_bad_key_is_one_clear_error(provider: str, key_env: str, base_env: str, suffix: str,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
@@ -243,13 +227,13 @@ def test_retry_after_forms(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_429_waits_for_retry_after(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from pipeline.providers.speech import synthesize
 
-    busy = json.dumps({"detail": {"status": "too_many_concurrent_requests"}}).encode()
+    busy = json.dumps({"error": {"message": "Rate limit reached", "code": "rate_limit_exceeded"}}).encode()
     with ScriptedServer([(429, {"Retry-After": "1"}, busy),
-                         (200, {"content-type": "audio/mpeg"}, _mp3_bytes(tmp_path))]) as srv:
-        monkeypatch.setenv("ELEVENLABS_API_KEY", "xi-secret")
-        monkeypatch.setenv("ELEVENLABS_BASE_URL", srv.url)
+                         (200, {"content-type": "audio/wav"}, _wav_bytes(tmp_path))]) as srv:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-0123456789")
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.url + "/v1")
         started = time.monotonic()
-        synthesize("Patience.", provider="elevenlabs")
+        synthesize("Patience.", provider="openai")
         waited = time.monotonic() - started
     assert len(srv.received) == 2 and waited >= 1.0
 

@@ -12,8 +12,10 @@ REQUIRED_FILTERS = ("scale", "pad", "crop", "overlay", "gblur", "fps", "tpad", "
                     "concat", "xfade", "acrossfade", "amix", "volume", "ebur128", "aresample",
                     "sidechaincompress", "alimiter", "split", "asplit", "sendcmd")
 CREDENTIALS = {
-    "sora (OpenAI Videos API)": ("OPENAI_API_KEY",),
     "kling": ("KLING_ACCESS_KEY", "KLING_SECRET_KEY"),
+    "fal": ("FAL_KEY",),
+    "replicate": ("REPLICATE_API_TOKEN",),
+    "sora (a Videos API service)": ("OPENAI_API_KEY", "REELFORGE_SORA_BASE_URL"),
     "openai speech": ("OPENAI_API_KEY",),
     "elevenlabs speech": ("ELEVENLABS_API_KEY",),
     "content credentials (C2PA signing)": ("REELFORGE_C2PA_KEY", "REELFORGE_C2PA_CERT"),
@@ -55,6 +57,9 @@ def run_doctor() -> int:
     for provider, names in CREDENTIALS.items():
         state = ", ".join(f"{n} {'set' if os.environ.get(n) else 'not set'}" for n in names)
         click.echo(f"credentials {provider}: {state}")
+    click.echo("sora        OpenAI's own Videos API is gone (sora-2 removed on 2026-09-24); "
+               + ("REELFORGE_SORA_BASE_URL names the service used" if os.environ.get("REELFORGE_SORA_BASE_URL")
+                  else "set REELFORGE_SORA_BASE_URL to a service that still speaks it"))
     from pipeline.files import cache_dir
 
     click.echo(f"cache       {cache_dir()}")

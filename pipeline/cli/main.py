@@ -220,6 +220,12 @@ def presets_show(name: str, as_json: bool) -> None:
         click.echo(f"{k:16} {v}")
 
 
+from pipeline.cli.models import jobs, models  # noqa: E402 - the catalog and job commands
+
+cli.add_command(models)
+cli.add_command(jobs)
+
+
 @cli.command()
 @click.argument("pipeline_file", metavar="PIPELINE.yaml", type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Validate and show the plan; generate and render nothing.")

@@ -12,7 +12,6 @@ from typing import Any, Callable, Protocol
 from pipeline.errors import InputError
 from pipeline.progress import Reporter
 
-PROVIDERS = ("local", "sora", "kling")
 
 
 @dataclass(frozen=True)
@@ -56,6 +55,7 @@ class JobOptions:
 
     poll_interval: float | None = None  # seconds between status checks (None: provider default)
     request_digest: str = ""  # names the durable job record
+    info: dict[str, Any] = field(default_factory=dict)  # shown by `reelforge jobs` (model, usd)
 
 
 class VideoProvider(Protocol):
@@ -86,32 +86,33 @@ def make_request(
     sound: bool | None = None,
     size: str | None = None,
     *,
-    provider: str = "local",
+    provider: str | None = "local",
     warn: Callable[[str], None] | None = None,
     **extra: Any,
 ) -> VideoRequest:
-    """Validate a shot against its model; InputError (exit 2) says what the model supports."""
-    from pipeline.providers.models import get_model
+    """Validate a shot against its model in the catalog (and the route of its provider);
+    InputError (exit 2) names the option and says what the model supports. Nothing is sent."""
+    from pipeline.providers.models import get_model, passthrough_model
+    from pipeline.providers.routing import PROVIDERS
 
     if not prompt or not prompt.strip():
         raise InputError("--prompt: must not be empty")
+    provider = provider or "local"
     if provider not in PROVIDERS:
         raise InputError(f"--provider {provider}: unknown provider; use {', '.join(PROVIDERS)}")
-    spec = get_model(model)
-    if provider != "local" and spec.family != provider:
-        others = ", ".join(m for m in _models_of(provider))
-        raise InputError(f"--model {model}: not a {provider} model; {provider} offers {others}")
-    secs, asp, (w, h), snd = spec.check(duration, aspect, sound, size)
+    spec = passthrough_model(model) if provider == "sora" else get_model(model)
+    if provider not in ("local", "sora"):
+        spec.route(provider)
     known = {k: v for k, v in extra.items() if k in VideoRequest.__dataclass_fields__}
     rest = {k: v for k, v in extra.items() if k not in VideoRequest.__dataclass_fields__ and v is not None}
-    opts = spec.check_options(provider, known, sound=snd, warn=warn)
+    mode = known.pop("mode", None)
+    if mode is None and provider in spec.routes and spec.routes[provider].get("modes"):
+        offered = spec.routes[provider]["modes"]
+        if spec.default_mode() not in offered:
+            mode = offered[0]  # the gateway hosts only this tier (fal's kling endpoints are pro)
+    secs, asp, (w, h), snd, mode = spec.check(duration, aspect, sound, size, mode)
+    opts = spec.check_options(provider, known, sound=snd, mode=mode, duration=secs, warn=warn)
     _check_image(opts.get("image"), "--image")
     _check_image(opts.get("image_tail"), "--image-tail")
     return VideoRequest(prompt=prompt.strip(), model=model, duration=secs, aspect=asp, width=w,
                         height=h, sound=snd, extra=rest, **opts)
-
-
-def _models_of(provider: str) -> list[str]:
-    from pipeline.providers.models import MODELS
-
-    return [m.name for m in MODELS.values() if m.family == provider]

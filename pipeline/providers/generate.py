@@ -125,7 +125,8 @@ def generate_clip(
             return target, json.loads(meta_path.read_text())
         cancel.check()
         provider = get_provider(provider_name)
-        options = JobOptions(poll_interval=poll_interval, request_digest=digest)
+        options = JobOptions(poll_interval=poll_interval, request_digest=digest,
+                             info={"model": req.model, "usd": _list_price(provider_name, req)})
         try:
             with atomic_output(target) as tmp:
                 provenance = provider.generate(req, tmp, reporter, options)
@@ -149,6 +150,15 @@ def generate_clip(
         if rec is not None:
             close_job(rec, "done")
     return target, provenance
+
+
+def _list_price(provider_name: str, req: VideoRequest) -> float | None:
+    from pipeline.providers.cost import estimate
+
+    try:
+        return estimate(provider_name, req).usd
+    except InputError:
+        return None
 
 
 def generation_facts(req: VideoRequest, clip: Path) -> dict[str, Any]:

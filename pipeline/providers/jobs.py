@@ -76,3 +76,15 @@ def close_job(rec: JobRecord, status: str) -> None:
     submits afresh (failed) or finds the clip in the result cache (done)."""
     rec.status = status
     save_job(rec)
+
+
+def all_jobs() -> list[JobRecord]:
+    """Every recorded job, newest first."""
+    out = []
+    for p in jobs_dir().glob("*.json"):
+        try:
+            out.append(JobRecord(**json.loads(p.read_text(encoding="utf-8"))))
+        except (OSError, ValueError, TypeError):
+            continue
+    return sorted(out, key=lambda r: r.submitted_at, reverse=True)
+

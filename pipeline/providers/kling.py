@@ -3,9 +3,12 @@
     Authorization: Bearer <JWT HS256 signed with KLING_SECRET_KEY; iss = KLING_ACCESS_KEY,
                    exp = now + 30 min, nbf = now - 5 s>
     POST /v1/videos/text2video | /v1/videos/image2video     -> data.task_id
-    GET  /v1/videos/{kind}/{task_id | external_task_id}     -> data.task_status:
+    GET  /v1/videos/{kind}/{task_id}                        -> data.task_status:
          submitted | processing | succeed (data.task_result.videos[0].url) | failed
+    GET  /v1/videos/{kind}?external_task_id=...             -> the same, by the client's id
 Every answer is an envelope {code, message, request_id, data}; code 0 is success.
+Reference: https://app.klingai.com/global/dev/document-api/apiReference/model/textToVideo
+(and .../imageToVideo); what each model takes is checked against the catalog first.
 
 Each submission carries an `external_task_id` that is recorded before the request is
 sent, so even a crash between sending and hearing back can be resumed by asking the
@@ -169,16 +172,19 @@ class KlingProvider:
         from pipeline.providers.models import get_model
 
         kind = "image2video" if req.image else "text2video"
-        body: dict[str, Any] = {"model_name": req.model, "prompt": req.prompt,
-                                "duration": str(req.duration), "mode": req.mode or "std",
+        spec = get_model(req.model)
+        body: dict[str, Any] = {"model_name": spec.route("kling").get("model_name", req.model),
+                                "prompt": req.prompt, "duration": str(req.duration),
                                 "external_task_id": external_id}
+        if spec.modes:  # the master models have no modes: 1080p always
+            body["mode"] = req.mode or spec.modes[0]
         if req.negative_prompt:
             body["negative_prompt"] = req.negative_prompt
         if req.cfg_scale is not None:
             body["cfg_scale"] = float(req.cfg_scale)
         if req.camera_control:
             body["camera_control"] = req.camera_control
-        if get_model(req.model).sound != "never":
+        if spec.sound != "never":
             body["sound"] = "on" if req.sound else "off"
         if kind == "text2video":
             body["aspect_ratio"] = req.aspect
@@ -217,7 +223,7 @@ class KlingProvider:
                 ext = f"rf-{digest[:20]}-{secrets.token_hex(4)}"
                 kind = "image2video" if req.image else "text2video"
                 rec = JobRecord(provider=self.name, request=digest, base_url=self.base, kind=kind,
-                                external_id=ext, status="pending")
+                                external_id=ext, status="pending", extra=dict(options.info if options else {}))
                 save_job(rec)
                 rec = self._submit(client, req, rec, warn, interval)
             data = self._poll(client, rec, interval, reporter, req)
@@ -231,12 +237,14 @@ class KlingProvider:
         with httpx.Client(timeout=httpx.Timeout(120.0, connect=15.0), follow_redirects=True) as cdn:
             download(cdn, videos[0]["url"], out, label=f"kling: download of {rec.job_id}")
         return {"provider": self.name, "model": req.model, "job_id": rec.job_id, "kind": rec.kind,
-                "prompt": req.prompt, "duration": req.duration, "mode": req.mode or "std",
+                "prompt": req.prompt, "duration": req.duration, "mode": req.mode,
                 "aspect": req.aspect, "sound": req.sound, "base_url": public_url(self.base)}
 
     def _find(self, client: Any, kind: str, external_id: str) -> str | None:
-        r = request(client, "GET", f"/v1/videos/{kind}/{external_id}", label="kling: lookup",
-                    retryable=self._retryable, headers=self._headers())
+        # The client's own id is asked for as a query parameter, not as a path segment
+        # (issue 13: the path form answers 404/1203 and led to a second, refused submission).
+        r = request(client, "GET", f"/v1/videos/{kind}", label="kling: lookup", retryable=self._retryable,
+                    headers=self._headers(), params={"external_task_id": external_id})
         body = json_or_none(r)
         if r.status_code == 200 and isinstance(body, dict) and body.get("code") == 0:
             data = body.get("data") or {}
@@ -256,7 +264,6 @@ class KlingProvider:
         while True:
             try:
                 data = self._call(client, "POST", f"/v1/videos/{kind}", "submission", warn, json=body)
-                break
             except KlingApiError as exc:
                 if exc.code != 1303 or time.monotonic() > patience:
                     close_job(rec, "failed")  # answered with a refusal: no task was created
@@ -264,10 +271,13 @@ class KlingProvider:
             except InputError:
                 close_job(rec, "failed")
                 raise
-                if not told:
-                    warn("kling: the account's concurrent-task limit is reached; waiting for a free slot")
-                    told = True
-                pause(max(interval, 0.05))
+            else:
+                break
+            # 1303: wait for one of the account's tasks to finish, then try again.
+            if not told:
+                warn("kling: the account's concurrent-task limit is reached; waiting for a free slot")
+                told = True
+            pause(max(interval, 0.05))
         if not data.get("task_id"):
             raise ProviderError("kling: the submission was answered without a task_id")
         rec.job_id, rec.kind, rec.status = str(data["task_id"]), kind, "submitted"
@@ -276,10 +286,10 @@ class KlingProvider:
 
     def _poll(self, client: Any, rec: JobRecord, interval: float, reporter: Reporter,
               req: VideoRequest) -> dict[str, Any]:
-        from pipeline.providers.cost import EXPECTED_SECONDS
+        from pipeline.providers.models import get_model
 
         started = time.monotonic()
-        expected = EXPECTED_SECONDS.get(req.model, 180.0)
+        expected = get_model(req.model).expected_seconds
         deadline = started + float(os.environ.get("REELFORGE_JOB_TIMEOUT", 3600))
         with reporter.task(f"kling {rec.job_id}", 100) as task:
             while True:

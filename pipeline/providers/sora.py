@@ -6,8 +6,12 @@
     GET  {base}/videos/{id}          status queued | in_progress | completed | failed, progress %
     GET  {base}/videos/{id}/content  the MP4
 
-OpenAI shut its own Sora API down on 2026-09-24; OPENAI_BASE_URL points this provider at a
-compatible service. The `openai-poll-after-ms` header, when sent, sets the next poll.
+OpenAI removed its own Videos API and every sora-2 snapshot on 2026-09-24
+(https://developers.openai.com/api/docs/deprecations). REELFORGE_SORA_BASE_URL points this
+provider at a service that still speaks the protocol; OPENAI_BASE_URL is left to speech, so
+speech requests (and their key) never go to a video gateway. Against a base other than
+OpenAI's, the model name is passed through. The `openai-poll-after-ms` header, when sent,
+sets the next poll.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from pipeline.progress import Reporter
 from pipeline.providers.base import JobOptions, VideoRequest
 from pipeline.providers.http import download, json_or_none, make_client, redact, register_secret, request
 from pipeline.providers.jobs import JobRecord, close_job, load_job, public_url, save_job
+from pipeline.providers.models import SORA_DEFAULT_BASE as DEFAULT_BASE, sora_base  # noqa: F401
 
-DEFAULT_BASE = "https://api.openai.com/v1"
+GONE = ("OpenAI removed its Videos API and the sora-2 models on 2026-09-24; set REELFORGE_SORA_BASE_URL "
+        "to a service that still speaks it, or use kling, fal or replicate")
 DEFAULT_POLL = 10.0
 JOB_TIMEOUT = 3600.0
 
@@ -68,7 +74,7 @@ class SoraProvider:
 
     def __init__(self) -> None:
         self.key = os.environ.get("OPENAI_API_KEY", "").strip()
-        self.base = (os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE).rstrip("/")
+        self.base = sora_base()
 
     # -- errors -----------------------------------------------------------------------
     def _fail(self, response: Any, what: str) -> None:
@@ -123,6 +129,8 @@ class SoraProvider:
 
     def generate(self, req: VideoRequest, out: Path, reporter: Reporter,
                  options: JobOptions | None = None) -> dict[str, Any]:
+        if not os.environ.get("REELFORGE_SORA_BASE_URL"):
+            raise InputError(f"REELFORGE_SORA_BASE_URL: not set; {GONE}")
         if not self.key:
             raise InputError("OPENAI_API_KEY: not set (needed by --provider sora)")
         register_secret(self.key)
@@ -137,7 +145,7 @@ class SoraProvider:
                 video = self._submit(client, req, headers, reporter.warn)
                 rec = JobRecord(provider=self.name, request=digest, job_id=str(video["id"]),
                                 base_url=self.base, kind="remix" if req.remix_of else "videos",
-                                status="submitted")
+                                status="submitted", extra=dict(options.info if options else {}))
                 save_job(rec)
             video_id = rec.job_id
             assert video_id

@@ -76,12 +76,15 @@ def synthesize(text: str, provider: str = "local", voice: str | None = None, mod
         used_voice = voice or speech_local.DEFAULT_VOICE
     else:
         mod = __import__(f"pipeline.providers.speech_{provider}", fromlist=["synthesize"])
-        audio, ext = mod.synthesize(text, voice, model)
+        result = mod.synthesize(text, voice, model)
+        audio, ext = result[0], result[1]
         path = speech_dir() / f"{key}{ext}"
         with atomic_output(path) as tmp:
             Path(tmp).write_bytes(audio)
-        used_voice = voice or mod.DEFAULT_VOICE
-        words = estimate_words(text, str(path))
+        # A provider that reports its own timings (ElevenLabs' with-timestamps) returns them
+        # and the voice it used; otherwise words share the audible span by their length.
+        words = result[2] if len(result) > 2 else estimate_words(text, str(path))
+        used_voice = (result[3] if len(result) > 3 else None) or voice or mod.DEFAULT_VOICE
     write_cache_file(meta, json.dumps({"file": path.name, "words": words, "voice": used_voice, "text": text}))
     return Speech(path, words, provider, used_voice)
 
@@ -106,8 +109,21 @@ def estimate_words(text: str, audio_path: str) -> list[dict]:
     return words
 
 
+# A 429 that means "out of credit" is final: retrying cannot help
+# (https://platform.openai.com/docs/guides/error-codes: "429 - You exceeded your current quota").
+NO_RETRY_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached", "quota_exceeded"})
+
+
 def _speech_retryable(response: Any) -> bool:
-    return response.status_code == 429 or response.status_code >= 500
+    if response.status_code == 429:
+        try:
+            body = response.json()
+        except ValueError:
+            return True
+        err = body.get("error") or body.get("detail") if isinstance(body, dict) else None
+        code = (err.get("code") or err.get("status") or err.get("type")) if isinstance(err, dict) else None
+        return code not in NO_RETRY_CODES
+    return response.status_code >= 500
 
 
 def _api_message(response: Any) -> str:
@@ -153,21 +169,44 @@ def post_for_audio(
     key_env: str,
     params: dict[str, str] | None = None,
     timeout: float = 120.0,
-) -> bytes:
+    method: str = "POST",
+    json_answer: bool = False,
+) -> Any:
     """POST `body` as JSON to `base`/`path` of a remote speech API and return the audio
-    bytes. 429 and 5xx answers and connection errors are retried (shared HTTP helpers); a
-    refused key (401/403) is one clear error naming `key_env`, which is never shown."""
+    bytes (or, with `json_answer`, the JSON object answered). 429 and 5xx answers and
+    connection errors are retried (shared HTTP helpers), except a 429 that means the
+    account is out of credit; a refused key (401/403) is one clear error naming `key_env`,
+    which is never shown."""
     register_secret(key)
     with make_client(base, timeout=timeout) as client:
-        resp = request(client, "POST", path, label=what, retryable=_speech_retryable,
+        resp = request(client, method, path, label=what, retryable=_speech_retryable,
                        attempts=SPEECH_ATTEMPTS, max_wait=SPEECH_MAX_WAIT,
-                       headers=headers, json=body, params=params)
+                       headers=headers, json=body if method == "POST" else None, params=params)
+    if resp.status_code == 200 and json_answer:
+        try:
+            data = resp.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise ProviderError(f"{what}: the answer is not a JSON object")
+        return data
     if resp.status_code == 200:
         return audio_body(resp, what)
     if resp.status_code in (401, 403):
         raise ProviderError(f"{what}: the API key was refused (HTTP {resp.status_code}: "
                             f"{_api_message(resp)}); check {key_env}")
+    if resp.status_code == 429 and not _speech_retryable(resp):
+        raise ProviderError(f"{what}: out of credit ({_api_message(resp)}); check the account's billing")
     if _speech_retryable(resp):
         raise ProviderError(f"{what}: gave up after {SPEECH_ATTEMPTS} attempts "
                             f"(HTTP {resp.status_code}: {_api_message(resp)})")
-    raise ProviderError(f"{what}: request refused (HTTP {resp.status_code}: {_api_message(resp)})")
+    raise SpeechRefused(f"{what}: request refused (HTTP {resp.status_code}: {_api_message(resp)})",
+                        resp.status_code)
+
+
+class SpeechRefused(ProviderError):
+    """A speech API refused the request (not the key, not a transient failure)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status

@@ -21,13 +21,17 @@ class Shot(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: Annotated[str, Option(cli=False)]  # the command line names the shot after -o
-    provider: Annotated[str, Option(choices=("local", "sora", "kling"), help=(
-        "Who renders the clip; local needs no keys or network."))] = "local"
+    # None: the first provider (in REELFORGE_PROVIDERS order) with credentials that offers
+    # the model; local when none has them.
+    provider: Annotated[Optional[str], Option(choices=("local", "kling", "fal", "replicate", "sora"), help=(
+        "Who renders the clip: kling, fal, replicate, sora (a Videos API service) or local (no keys, "
+        "no network). Default: local on the command line; in a pipeline file, the first provider "
+        "whose keys are set that offers the model, else local."))] = None
     model: Annotated[str, Option(show_default=False, help=(
-        "sora-2 (default for local/sora), sora-2-pro, kling-v2-6 (default for kling), kling-v2-5-turbo, "
-        "kling-v2-1, kling-v1-6, ..."))] = "sora-2"
+        "A model of the catalog (`reelforge models list`): kling-v2-6 (default for kling, fal, replicate), "
+        "kling-v3, kling-v2-5-turbo, veo-3.1, sora-2 (default otherwise), ..."))] = "sora-2"
     prompt: Annotated[str, Option(help="What the shot shows.")]
-    duration: Annotated[Optional[float], Option(help="Seconds (sora: 4/8/12; kling: 5/10).")] = Field(
+    duration: Annotated[Optional[float], Option(help="Seconds (sora: 4/8/12; kling: 5/10; kling-v3: 3-15).")] = Field(
         default=None, gt=0, le=MAX_SHOT_SECONDS)
     aspect: Annotated[Optional[str], Option(help="16:9, 9:16 or 1:1 (kling only).")] = None
     size: Annotated[Optional[str], Option(help="WxH, e.g. 1792x1024 for sora-2-pro's high tier.")] = None
@@ -35,8 +39,8 @@ class Shot(BaseModel):
     cfg_scale: Annotated[Optional[float], Option(help="Prompt adherence 0-1 (kling-v1.x only).")] = None
     image: Annotated[Optional[str], Option(role="input", help="First-frame image (PNG/JPEG).")] = None
     image_tail: Annotated[Optional[str], Option(role="input", help="Last-frame image (kling, with --image).")] = None
-    sound: Annotated[Optional[bool], Option(help="Native audio (kling-v2-6, pro mode).")] = None
-    mode: Annotated[Optional[str], Option(choices=("std", "pro"), help="Kling quality: std 720p, pro 1080p.")] = None
+    sound: Annotated[Optional[bool], Option(help="Native audio (kling-v2-6 in pro mode, kling-v3, veo-3.1).")] = None
+    mode: Annotated[Optional[str], Option(help="Quality: kling std 720p or pro 1080p; veo-3.1 720p or 1080p.")] = None
     remix_of: Annotated[Optional[str], Option(
         "--remix", metavar="VIDEO_ID", help="Remix a finished sora video with --prompt.")] = None
     seed: Annotated[Optional[int], Option(help="Make the result repeatable (local provider).")] = None
@@ -53,6 +57,16 @@ class GenerateParams(BaseModel):
         default=None, gt=0, le=3600)
 
 
+def provider_of(shot: Shot) -> str:
+    """The provider that renders the shot (named, or chosen by credentials and order)."""
+    from pipeline.providers.routing import choose_provider
+
+    try:
+        return choose_provider(shot.model, shot.provider)
+    except InputError as exc:
+        raise InputError(f"shot {shot.id}: {exc}") from None
+
+
 def request_for(shot: Shot, ctx: StageContext, image: str | None = None, name_shot: bool = True):  # noqa: ANN201
     """The validated request for a shot; `image` is a continued shot's first frame."""
     from pipeline.providers.base import make_request
@@ -66,7 +80,7 @@ def request_for(shot: Shot, ctx: StageContext, image: str | None = None, name_sh
         tail = str(ctx.resolve(shot.image_tail)) if shot.image_tail else None
         return make_request(
             shot.prompt, shot.model, shot.duration, shot.aspect, shot.sound, shot.size,
-            provider=shot.provider, warn=lambda m: ctx.warn(f"shot {shot.id}: {m}" if name_shot else m),
+            provider=provider_of(shot), warn=lambda m: ctx.warn(f"shot {shot.id}: {m}" if name_shot else m),
             seed=shot.seed, negative_prompt=shot.negative_prompt, cfg_scale=shot.cfg_scale,
             mode=shot.mode, image=image, image_tail=tail, camera_control=shot.camera_control,
             remix_of=shot.remix_of,
@@ -91,35 +105,38 @@ def check_shots(shots: list[Shot]) -> None:
         seen.add(shot.id)
 
 
-def plan(shots: list[Shot], ctx: StageContext, limits: dict[str, int]) -> tuple[list[dict[str, Any]], float, float]:
-    """Validate every shot and price it: (rows, total USD still to pay, expected seconds).
-    Cached clips and already-submitted jobs cost nothing more."""
+def plan(shots: list[Shot], ctx: StageContext, limits: dict[str, int]
+         ) -> tuple[list[dict[str, Any]], float | None, float]:
+    """Validate every shot and price it: (rows, total USD still to pay or None when a price
+    is unknown, expected seconds). Cached clips and already-submitted jobs cost nothing more."""
     from pipeline.providers.cost import estimate, expected_wall_time
     from pipeline.providers.generate import cached_clip, last_frame
     from pipeline.providers.jobs import load_job
 
     known: dict[str, Any] = {}
-    rows, jobs, total = [], [], 0.0
+    rows, jobs = [], []
+    total: float | None = 0.0
     for shot in shots:
+        provider = provider_of(shot)
         image = None
         if shot.continue_from and shot.continue_from in known:
             image = str(last_frame(known[shot.continue_from]))
         req = request_for(shot, ctx, image)
-        est = estimate(shot.provider, req)
+        est = estimate(provider, req)
         state = "new"
         exact = shot.continue_from is None or image is not None
-        clip = cached_clip(req, shot.provider) if exact else None
+        clip = cached_clip(req, provider) if exact else None
         if clip is not None:
             known[shot.id] = clip
             state = "cached"
-        elif exact and load_job(shot.provider, req.digest(shot.provider)) is not None:
+        elif exact and load_job(provider, req.digest(provider)) is not None:
             state = "submitted"
         usd = est.usd if state == "new" else 0.0
-        total += usd
+        total = None if total is None or usd is None else total + usd
         if state != "cached":
-            jobs.append((shot.provider, est.seconds))
-        rows.append({"shot": shot.id, "provider": shot.provider, "request": req, "usd": usd,
-                     "list_usd": est.usd, "seconds": est.seconds, "state": state})
+            jobs.append((provider, est.seconds))
+        rows.append({"shot": shot.id, "provider": provider, "request": req, "usd": usd,
+                     "list_usd": est.usd, "seconds": est.seconds, "state": state, "as_of": est.as_of})
     return rows, total, expected_wall_time(jobs, limits)
 
 
@@ -127,8 +144,8 @@ def _fmt_time(secs: float) -> str:
     return f"{secs:.0f} s" if secs < 90 else f"{secs / 60:.0f} min"
 
 
-def show_plan(rows: list[dict[str, Any]], total: float, wall: float, ctx: StageContext) -> None:
-    from pipeline.providers.cost import PRICES_AS_OF, fmt_usd
+def show_plan(rows: list[dict[str, Any]], total: float | None, wall: float, ctx: StageContext) -> None:
+    from pipeline.providers.cost import fmt_usd
 
     for r in rows:
         q = r["request"]
@@ -137,8 +154,24 @@ def show_plan(rows: list[dict[str, Any]], total: float, wall: float, ctx: StageC
         price = {"cached": "cached", "submitted": "resume"}.get(r["state"], fmt_usd(r["usd"]))
         ctx.info(f"  shot {r['shot']}: {r['provider']} {q.model}{extra} {q.duration} s {q.width}x{q.height}"
                  f"  {price}  ~{_fmt_time(r['seconds'])}  {q.prompt[:50]}")
-    ctx.info(f"  estimated cost {fmt_usd(total)} (list prices of {PRICES_AS_OF}); "
+    dates = sorted({r["as_of"] for r in rows if r.get("as_of")})
+    ctx.info(f"  estimated cost {fmt_usd(total)} (list prices of {', '.join(dates) or 'the catalog'}); "
              f"expected time ~{_fmt_time(wall)}")
+
+
+def check_budget(budget: float | None, total: float | None, rows: list[dict[str, Any]]) -> None:
+    """InputError when the run would cost more than the budget, or its cost is unknown."""
+    from pipeline.providers.cost import fmt_usd
+
+    if budget is None:
+        return
+    unknown = [r["shot"] for r in rows if r["usd"] is None]
+    if unknown:
+        raise InputError(f"--budget {float(budget):.2f}: no price is known for shot {', '.join(unknown)} "
+                         "(set one in a REELFORGE_PRICES file); nothing was submitted")
+    if total is not None and total > float(budget):
+        raise InputError(f"--budget {float(budget):.2f}: this run would cost about {fmt_usd(total)} "
+                         f"({sum(1 for r in rows if r['usd'])} shots to pay for); nothing was submitted")
 
 
 class GenerateStage:
@@ -149,11 +182,13 @@ class GenerateStage:
 
     name: ClassVar[str] = "generate"
     Params: ClassVar[type[BaseModel]] = GenerateParams
-    help: ClassVar[str] = """Generate one shot with a video model (local, OpenAI-compatible Sora, or Kling).
+    help: ClassVar[str] = """Generate one shot with a video model through Kling's API, fal, Replicate, a
+    Videos API service (sora), or the offline local stand-in.
 
-    Keys come from the environment: OPENAI_API_KEY (and OPENAI_BASE_URL), or
-    KLING_ACCESS_KEY and KLING_SECRET_KEY (and KLING_API_BASE). An interrupted run
-    started again resumes the same remote job instead of paying twice."""
+    Keys come from the environment: KLING_ACCESS_KEY and KLING_SECRET_KEY (KLING_API_BASE),
+    FAL_KEY (FAL_QUEUE_URL), REPLICATE_API_TOKEN (REPLICATE_BASE_URL), or OPENAI_API_KEY with
+    REELFORGE_SORA_BASE_URL. An interrupted run started again resumes the same remote job
+    instead of paying twice."""
     examples: ClassVar[tuple[str, ...]] = (
         'reelforge generate --prompt "a lighthouse at dawn" --provider kling --model kling-v2-6 \\\n'
         "    --aspect 9:16 --duration 5 --sound -o lighthouse.mp4",)
@@ -169,14 +204,15 @@ class GenerateStage:
         shot = dict((raw.get("shots") or [{}])[0])
         shot["id"] = run.output.stem if run.output is not None and run.output.stem else "shot"
         if "model" not in shot:
-            shot["model"] = "kling-v2-6" if shot.get("provider") == "kling" else "sora-2"
+            shot["model"] = "kling-v2-6" if shot.get("provider") in ("kling", "fal", "replicate") else "sora-2"
+        if not shot.get("provider"):
+            shot["provider"] = "local"  # one shot from the command line is never sent anywhere unasked
         return {**raw, "shots": [shot]}
 
     def run_command(self, run: CommandRun) -> None:
         generate_one(run)
 
     def apply(self, tl: Timeline, params: BaseModel, ctx: StageContext) -> Timeline:
-        from pipeline.providers.cost import fmt_usd
         from pipeline.providers.generate import ShotJob, generate_shots, last_frame, provider_limits
         from pipeline.model.clips import append_clips, clip_from_media
 
@@ -186,11 +222,9 @@ class GenerateStage:
         limits = provider_limits(params.concurrency)
         rows, total, wall = plan(shots, ctx, limits)
         budget = ctx.options.get("budget")
-        if ctx.dry_run or total > 0:
+        if ctx.dry_run or total is None or total > 0:
             show_plan(rows, total, wall, ctx)
-        if budget is not None and total > float(budget):
-            raise InputError(f"--budget {float(budget):.2f}: this run would cost about {fmt_usd(total)} "
-                             f"({sum(1 for r in rows if r['usd'] > 0)} shots to pay for); nothing was submitted")
+        check_budget(budget, total, rows)
         if ctx.dry_run:
             return tl
         by_id = {s.id: s for s in shots}
@@ -201,7 +235,7 @@ class GenerateStage:
                 return request_for(shot, ctx, image)
             return make
 
-        jobs = [ShotJob(s.id, s.provider, maker(by_id[s.id]), s.continue_from) for s in shots]
+        jobs = [ShotJob(s.id, provider_of(s), maker(by_id[s.id]), s.continue_from) for s in shots]
         poll = params.poll_interval if params.poll_interval is not None else ctx.options.get("poll_interval")
         results = generate_shots(jobs, ctx.reporter, params.concurrency, poll)
         tl = tl.copy()
@@ -245,15 +279,18 @@ def generate_one(run: CommandRun) -> None:
         check_writable(out)  # before a paid job is submitted
     shot = params.shots[0]
     req = request_for(shot, ctx, name_shot=False)
-    est = estimate(shot.provider, req)
-    if shot.provider != "local":
-        ctx.reporter.info(f"{shot.provider} {req.model} {req.duration} s {req.width}x{req.height}: "
-                          f"about {fmt_usd(est.usd)}, ~{est.seconds:.0f} s")
+    provider = provider_of(shot)
+    est = estimate(provider, req)
+    if provider != "local":
+        ctx.reporter.info(f"{provider} {req.model} {req.duration} s {req.width}x{req.height}: "
+                          f"{'price unknown' if est.usd is None else 'about ' + fmt_usd(est.usd)}, "
+                          f"~{est.seconds:.0f} s")
     budget = ctx.options.get("budget")
-    if budget is not None and est.usd > budget:
-        raise InputError(f"--budget {budget:.2f}: this shot would cost about {fmt_usd(est.usd)}; nothing was submitted")
+    if budget is not None and (est.usd is None or est.usd > budget):
+        cost = "an unknown amount" if est.usd is None else "about " + fmt_usd(est.usd)
+        raise InputError(f"--budget {budget:.2f}: this shot would cost {cost}; nothing was submitted")
     if ctx.dry_run:
         return
-    path, _ = generate_clip(req, shot.provider, ctx.reporter, poll_interval=params.poll_interval)
+    path, _ = generate_clip(req, provider, ctx.reporter, poll_interval=params.poll_interval)
     copy_to(path, out)
     ctx.reporter.info(f"wrote {out} ({req.width}x{req.height}, {req.duration} s, {req.model})")
