@@ -31,7 +31,9 @@ class CheckParams(BaseModel):
     warn: Annotated[bool, Option(cli=False)] = False  # report failures but let the run go on
     report: Annotated[Optional[str], Option(
         role="output", help="Write a self-contained HTML report to this file.")] = None  # HTML page to write
-    fix: Annotated[bool, Option(help="Write a copy with the audio moved by the measured offset (needs -o).")] = False
+    fix: Annotated[bool, Option(help=(
+        "Write a copy with each out-of-sync shot's sound moved by its measured offset (needs -o; "
+        "a timeline gets a .timeline.json with that clip's audio_shift)."))] = False
     # the corrected copy (the command line's -o); when several exported files are checked,
     # each copy is named <stem>.<preset><suffix> after it
     output: Annotated[Optional[str], Option(cli=False, role="output", help=(
