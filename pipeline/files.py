@@ -10,7 +10,7 @@ import json
 import os
 import secrets
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from pipeline.errors import InputError
 
@@ -47,6 +47,34 @@ def read_text_file(path: Path, where: str) -> str:
         raise InputError(f"{where}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{where}: cannot read ({exc.__class__.__name__})") from None
+
+
+def check_file_name(name: str, where: str) -> str:
+    """`name` when it is a plain file name (no folder part, not '.' or '..'), else an
+    InputError starting with `where`: names given to reelforge never reach outside the
+    output folder."""
+    text = str(name)
+    if (not text.strip() or text in (".", "..") or "/" in text or "\\" in text or "\0" in text
+            or len(text.encode("utf-8", "surrogateescape")) > 200):
+        raise InputError(f"{where} {text!r}: must be a file name without a folder (no '/', '\\' or '..')")
+    return text
+
+
+def check_output_path(target: str | os.PathLike[str], reads: Iterable[str | os.PathLike[str]] = (),
+                      overwrite: bool = False, label: str = "-o") -> Path:
+    """The output policy every writer follows: never a file the work reads (not even with
+    --overwrite), never a folder, and never an existing file reelforge did not write (or
+    that was changed since) unless `overwrite`. Errors start with `label` and the path."""
+    out = Path(target)
+    resolved = out.resolve()
+    for r in reads:
+        if Path(r).resolve() == resolved:
+            raise InputError(f"{label} {out}: is also an input; choose another output name")
+    if out.is_dir():
+        raise InputError(f"{label} {out}: is a folder; give a file name")
+    if out.exists() and not overwrite and not written_by_us(out):
+        raise InputError(f"{label} {out}: already exists (use --overwrite to replace it)")
+    return out
 
 
 def partial_path(target: Path) -> Path:

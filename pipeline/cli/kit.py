@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Iterator, TextIO, TypeVar
 import click
 
 from pipeline.errors import InputError, ReelforgeError
-from pipeline.files import written_by_us
+from pipeline.files import check_output_path
 from pipeline.model.timeline import Timeline
 from pipeline.model.clips import is_timeline_path
 
@@ -180,16 +180,7 @@ def check_output(output: str | Path, inputs: Iterable[str | Path] = (), overwrit
                  flag: str = "-o") -> Path:
     """Refuse to write over an input, or over an existing file without --overwrite;
     errors name the option `flag` that gave the output."""
-    out = Path(output)
-    resolved = out.resolve()
-    for i in inputs:
-        if Path(i).resolve() == resolved:
-            raise InputError(f"{flag} {out}: is also an input; choose another output name")
-    if out.exists() and out.is_dir():
-        raise InputError(f"{flag} {out}: is a folder; give a file name")
-    if out.exists() and not overwrite and not written_by_us(out):
-        raise InputError(f"{flag} {out}: already exists (use --overwrite to replace it)")
-    return out
+    return check_output_path(output, inputs, overwrite, flag)
 
 
 def refuse_source_as_output(tl: Timeline, output: str | Path, flag: str = "-o") -> None:

@@ -12,9 +12,10 @@ import sys
 from typing import Any, ClassVar, Literal, Optional
 
 import click
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipeline.cli.kit import handle_errors
+from pipeline.run.outputs import OUTPUT
 from pipeline.run.stage import StageContext
 from pipeline.model.timeline import Timeline
 
@@ -25,7 +26,7 @@ class CheckParams(BaseModel):
     tolerance: Literal["itu", "ebu", "atsc"] = "itu"
     preset: Optional[str] = None
     warn: bool = False  # report failures but let the run go on
-    report: Optional[str] = None  # HTML page to write
+    report: Optional[str] = Field(default=None, json_schema_extra=OUTPUT)  # HTML page to write
 
     @field_validator("preset")
     @classmethod
@@ -50,6 +51,7 @@ class CheckStage:
     name: ClassVar[str] = "check"
     Params: ClassVar[type[BaseModel]] = CheckParams
     cacheable: ClassVar[bool] = False  # it reads files and may stop the run: always run it
+    dry_run_exact: ClassVar[bool] = True  # a dry run checks nothing and leaves the timeline as it is
 
     def apply(self, tl: Timeline, params: BaseModel, ctx: StageContext) -> Timeline:
         from stages.check.checking import check_media, check_timeline

@@ -31,6 +31,7 @@ class MusicStage:
 
     name: ClassVar[str] = "music"
     Params: ClassVar[type[BaseModel]] = MusicParams
+    dry_run_exact: ClassVar[bool] = True  # apply() only edits the timeline: a dry run runs it
 
     def apply(self, tl: Timeline, params: BaseModel, ctx: StageContext) -> Timeline:
         from pipeline.errors import InputError

@@ -10,6 +10,7 @@ import click
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipeline.cli.kit import check_output, handle_errors, inputs_argument, output_option
+from pipeline.run.outputs import OUTPUT
 from pipeline.run.stage import StageContext
 from pipeline.model.timeline import Timeline
 
@@ -33,8 +34,8 @@ class ReframeParams(BaseModel):
     aspect: Literal["9:16", "1:1", "4:5", "16:9"]
     mode: Literal["smart", "center", "blur-pad", "letterbox"] = "smart"
     keyframes: dict[str, list[Keyframe]] = Field(default_factory=dict)  # clip id -> keys
-    path_out: Optional[str] = None
-    preview: Optional[str] = None
+    path_out: Optional[str] = Field(default=None, json_schema_extra=OUTPUT)
+    preview: Optional[str] = Field(default=None, json_schema_extra=OUTPUT)
 
     @field_validator("aspect", mode="before")
     @classmethod
@@ -51,6 +52,7 @@ class ReframeStage:
 
     name: ClassVar[str] = "reframe"
     Params: ClassVar[type[BaseModel]] = ReframeParams
+    dry_run_exact: ClassVar[bool] = True  # a dry run computes the new framing and writes nothing
 
     def recompose(self, tl: Timeline, width: int, height: int, mode: str | None = None,
                   reporter: Any = None) -> Timeline:

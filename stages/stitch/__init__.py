@@ -69,6 +69,7 @@ class StitchStage:
 
     name: ClassVar[str] = "stitch"
     Params: ClassVar[type[BaseModel]] = StitchParams
+    dry_run_exact: ClassVar[bool] = True  # apply() only edits the timeline: a dry run runs it
 
     def apply(self, tl: Timeline, params: BaseModel, ctx: StageContext) -> Timeline:
         from stages.stitch import sequence
