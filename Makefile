@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(BIN)/reelforge run samples/promo.yaml
 
 test: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -n 2
 
 bench: $(STAMP)

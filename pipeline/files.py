@@ -10,22 +10,77 @@ import json
 import os
 import secrets
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from pipeline.errors import InputError
 
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".m4v")  # the containers reelforge renders into
 
-def cache_dir() -> Path:
-    """REELFORGE_CACHE if set, else the platform's user cache dir."""
+
+def is_video_path(path: str | os.PathLike[str]) -> bool:
+    """Whether `path` names a video file reelforge can render (by its extension)."""
+    return Path(path).suffix.lower() in VIDEO_EXTENSIONS
+
+
+def cache_root() -> Path:
+    """REELFORGE_CACHE if set, else the platform's user cache dir (not created here)."""
     env = os.environ.get("REELFORGE_CACHE")
     if env:
-        path = Path(env)
-    else:
-        import platformdirs
+        return Path(env)
+    import platformdirs
 
-        path = Path(platformdirs.user_cache_dir("reelforge"))
-    path.mkdir(parents=True, exist_ok=True)
+    return Path(platformdirs.user_cache_dir("reelforge"))
+
+
+def cache_error(exc: OSError) -> InputError:
+    """Bad input naming the cache folder (and REELFORGE_CACHE when that chose it)."""
+    how = "REELFORGE_CACHE " if os.environ.get("REELFORGE_CACHE") else "cache folder "
+    reason = exc.strerror or exc.__class__.__name__
+    return InputError(f"{how}{cache_root()}: cannot use it as the cache folder ({reason})")
+
+
+def in_cache(exc: OSError) -> bool:
+    """True when the failed operation was on a path inside the cache folder."""
+    root = cache_root().absolute()
+    for name in (exc.filename, exc.filename2):
+        if name is None:
+            continue
+        p = Path(os.fsdecode(name)).absolute()
+        if p == root or root in p.parents:
+            return True
+    return False
+
+
+def cache_dir(*parts: str) -> Path:
+    """The cache folder (or a folder inside it), created if missing. InputError naming the
+    cache folder when it cannot be: REELFORGE_CACHE is a file, lies below a file, or is
+    not writable."""
+    path = cache_root().joinpath(*parts)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise cache_error(exc) from None
     return path
+
+
+def write_cache_file(path: Path, data: str | bytes, durable: bool = False) -> None:
+    """Write a cache entry atomically (a temporary sibling, then rename). On any failure
+    (read-only or full disk) nothing is left behind and the error names the cache folder."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    blob = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            fh.write(blob)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise cache_error(exc) from None
 
 
 def user_presets_dir() -> Path:
@@ -108,8 +163,11 @@ def check_writable(target: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_output(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path; on success it replaces `target`, on any failure it is removed."""
+def atomic_output(target: str | os.PathLike[str],
+                  before_rename: Callable[[Path], None] | None = None) -> Iterator[Path]:
+    """Yield a temporary path; on success it replaces `target`, on any failure it is removed.
+    `before_rename` finishes the temporary file first (e.g. signs it), so the target only
+    ever holds the finished file."""
     target = Path(target)
     if target.is_dir():
         raise InputError(f"{target}: is a folder; give a file name")
@@ -119,6 +177,8 @@ def atomic_output(target: str | os.PathLike[str]) -> Iterator[Path]:
         yield tmp
         if not tmp.exists():
             raise FileNotFoundError(str(tmp))
+        if before_rename is not None:
+            before_rename(tmp)
         os.replace(tmp, target)
         record_written(target)
     except BaseException:
@@ -156,7 +216,7 @@ def record_written(path: str | os.PathLike[str]) -> None:
         rec.parent.mkdir(parents=True, exist_ok=True)
         rec.write_text(json.dumps({"path": str(p.resolve()), "size": st.st_size,
                                    "mtime_ns": st.st_mtime_ns, "digest": file_digest(p)}))
-    except OSError:
+    except (OSError, InputError):
         pass  # an unwritable cache only costs the convenience, never a user's file
 
 
@@ -166,7 +226,7 @@ def written_by_us(path: str | os.PathLike[str]) -> bool:
     try:
         data = json.loads(_record(p).read_text())
         st = p.stat()
-    except (OSError, ValueError):
+    except (OSError, ValueError, InputError):
         return False
     if st.st_size != data.get("size"):
         return False

@@ -87,3 +87,27 @@ def stream_durations(path: Path) -> tuple[Fraction, Fraction | None]:
         sr = a.rate
         samples = sum(f.samples for f in c.decode(audio=0))
     return vdur, Fraction(samples, sr)
+
+
+# Names ffmpeg reads as protocols when they are handed to it as they are.
+PROTOCOL_NAMES = ("file:z.mp4", "x:y.mp4", "concat:a|b.mp4")
+PLAIN_SECONDS = 4.0  # the real clip behind every protocol-like name
+PLAIN_FPS = 25
+PLAIN_OFFSET_MS = 200.0  # its sound is early by this much
+DECOY_SECONDS = 2.0
+
+
+def protocol_named_clips(folder: Path) -> Path:
+    """`folder` holding plain.mp4 (4 s at 25 fps, flashes with their beeps 200 ms early)
+    and a copy of it under each of PROTOCOL_NAMES, plus the decoy z.mp4 (2 s, a steady
+    louder tone, no flashes): what ffmpeg opens when given `file:z.mp4` as it is."""
+    import shutil
+
+    from tests.syncclips import flash_clip
+
+    folder.mkdir(parents=True, exist_ok=True)
+    plain = flash_clip(folder / "plain.mp4", PLAIN_FPS, PLAIN_OFFSET_MS / 1000, duration=PLAIN_SECONDS, seed=3)
+    for name in PROTOCOL_NAMES:
+        shutil.copyfile(plain, folder / name)
+    make_clip(folder / "z.mp4", size="160x90", fps=str(PLAIN_FPS), duration=DECOY_SECONDS, audio=True)
+    return folder

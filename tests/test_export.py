@@ -391,3 +391,19 @@ def test_pipeline_file_export_step_with_cover_and_captions_auto(tmp_path: Path) 
     bad.write_text("steps:\n  - export: {presets: [web-preview], captions: sometimes}\n")
     r = run_cli("run", str(bad))
     assert r.returncode == 2 and "bad.yaml:2" in r.stderr and "captions" in r.stderr
+
+
+def test_names_that_look_like_protocols_are_exported_as_files(tmp_path: Path) -> None:
+    """The input `file:z.mp4` is that file (4 s), not the 2 s decoy z.mp4; the output folder
+    `out:1` and the output name built from the input's are plain names too."""
+    from tests.media import PLAIN_FPS, PLAIN_SECONDS, protocol_named_clips
+
+    folder = protocol_named_clips(tmp_path / "names")
+    for name in ("file:z.mp4", "concat:a|b.mp4"):
+        r = run_cli("export", name, "-p", "web-preview", "--speed", "ultrafast", "-o", "out:1", cwd=folder)
+        assert r.returncode == 0, r.stderr
+        made = folder / "out:1" / (Path(name).stem + ".web-preview.mp4")
+        info = probe(made)
+        assert info.v.frames == PLAIN_SECONDS * PLAIN_FPS and info.has_audio
+    assert sorted(p.name for p in (folder / "out:1").iterdir()) == ["concat:a|b.web-preview.mp4",
+                                                                    "file:z.web-preview.mp4"]

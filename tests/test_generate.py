@@ -124,3 +124,28 @@ def test_generate_refuses_a_non_video_output_and_negative_limits(tmp_path: Path)
     assert list(tmp_path.iterdir()) == []
     r = run_cli("run", "--budget", "-1", str(tmp_path / "p.yaml"))
     assert r.returncode == 2 and "--budget" in r.stderr
+
+
+def test_last_frame_of_a_clip_whose_picture_ends_before_its_sound(tmp_path: Path) -> None:
+    """A shot continued from such a clip starts from its last picture: the last second
+    holds no frame, so the whole clip is read (this once crashed with FileNotFoundError)."""
+    import cv2
+    import numpy as np
+
+    from pipeline.analysis.frames import read_frames
+    from pipeline.providers.generate import last_frame
+    from tests.media import ffmpeg
+
+    clip = tmp_path / "file:short picture.mp4"
+    made = tmp_path / "made.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=160x90:r=25:d=1", "-f", "lavfi", "-i", "sine=d=3",
+           "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-c:a", "aac", str(made))
+    made.rename(clip)
+    png = last_frame(clip)
+    assert png.exists() and png.suffix == ".png"
+    assert not [p for p in png.parent.iterdir() if "partial" in p.name]
+    got = cv2.cvtColor(cv2.imread(str(png)), cv2.COLOR_BGR2RGB).astype(np.int16)
+    frames = [f for _, f in read_frames(str(clip), width=160, height=90, fps=None)]
+    assert len(frames) == 25
+    assert np.abs(got - frames[-1]).mean() < 2 < np.abs(got - frames[-2]).mean()
+    assert last_frame(clip) == png  # cached by content

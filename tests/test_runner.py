@@ -224,7 +224,15 @@ def test_cli_run_plain_progress_and_summary(project: Path) -> None:
     assert r.returncode == 2 and "--force nope: no such step" in r.stderr
 
 
-def test_live_table(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_live_table(project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import progress
+    from pipeline.cli.display import install
+    from pipeline.run import view
+
+    # the live table is the command line's display; the engine alone writes plain lines
+    monkeypatch.setattr(progress, "_default", None)
+    monkeypatch.setattr(view, "_display", view.RunDisplay())
+    install()
     path = write(project, """
         name: live
         inputs: [clip1.mp4]

@@ -421,3 +421,20 @@ def test_bad_input_is_one_line_and_writes_nothing(five: list[Path], tmp_path: Pa
     out.write_bytes(b"keep")
     r = runner.invoke(cli, ["stitch", *map(str, five), "-o", str(out)])
     assert r.exit_code == 2 and "--overwrite" in r.stderr and out.read_bytes() == b"keep"
+
+
+def test_names_that_look_like_protocols_are_joined_as_files(tmp_path: Path) -> None:
+    """`file:z.mp4` is the file of that name, never z.mp4 (a 2 s decoy beside it); `x:` and
+    `concat:` names are no protocols either, in the inputs or in the output name."""
+    from tests.media import DECOY_SECONDS, PLAIN_FPS, PLAIN_SECONDS, protocol_named_clips
+
+    folder = protocol_named_clips(tmp_path / "names")
+    copy = run_cli("stitch", "file:z.mp4", "x:y.mp4", "-o", "concat:s|1.mp4", cwd=folder)
+    assert copy.returncode == 0, copy.stderr
+    assert "stream copy" in copy.stderr
+    assert frames_of(folder / "concat:s|1.mp4") == 2 * PLAIN_SECONDS * PLAIN_FPS
+    fade = run_cli("stitch", "file:z.mp4", "concat:a|b.mp4", "-t", "fade:0.4", "-o", "x:fade.mp4", cwd=folder)
+    assert fade.returncode == 0, fade.stderr
+    video, audio = stream_durations(folder / "x:fade.mp4")
+    assert video == Fraction(2 * PLAIN_SECONDS) - Fraction(2, 5) > PLAIN_SECONDS + DECOY_SECONDS
+    assert audio is not None and video <= audio <= video + AAC_FRAME

@@ -1,17 +1,16 @@
 """Low-resolution frame reading for analysis: ffmpeg decodes, scales and streams raw
-frames through a pipe; nothing holds a whole clip in memory."""
+frames through a pipe (pipeline.ffmpeg.frame_pipe); nothing holds a whole clip in memory."""
 
 from __future__ import annotations
 
-import subprocess
 from fractions import Fraction
 from typing import Iterator
 
 import numpy as np
 
 from pipeline.errors import RenderError
+from pipeline.ffmpeg import frame_pipe, media_path
 from pipeline.timebase import seconds_arg
-from pipeline.ffmpeg import ffmpeg_exe
 
 
 def analysis_size(src_w: int, src_h: int, width: int) -> tuple[int, int]:
@@ -30,11 +29,17 @@ def read_frames(
     gray: bool = False,
     src_size: tuple[int, int] | None = None,
     max_frames: int | None = None,
+    fast: bool = False,
+    threads: int = 0,
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Yield (source time in seconds, frame) at `fps` (None: every frame), scaled to `width`.
 
     Frames are uint8 arrays, HxW (gray) or HxWx3 (RGB). Times are the source's own
     (start included), taken from the frame index at the analysis rate.
+
+    `fast` is for event detection on tiny frames: the first video stream only, decoded
+    without the loop filter (it only polishes detail a 160 px image cannot show), scaled
+    bilinearly, every frame passed through as decoded.
     """
     if height is None:
         if src_size is None:
@@ -42,47 +47,29 @@ def read_frames(
 
             src_size = probe(path).v.display_size
         width, height = analysis_size(src_size[0], src_size[1], width)
-    pix = "gray" if gray else "rgb24"
-    channels = 1 if gray else 3
     filters = []
     if fps:
         filters.append(f"fps={Fraction(fps).limit_denominator(100000)}")
-    filters.append(f"scale={width}:{height}:flags=area")
-    argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error"]
+    filters.append(f"scale={width}:{height}:flags={'fast_bilinear' if fast else 'area'}")
+    args: list[str] = []
+    if fast:
+        args += ["-threads", str(threads), "-skip_loop_filter", "all", "-flags2", "fast"]
     if start:
-        argv += ["-ss", seconds_arg(Fraction(start))]
+        args += ["-ss", seconds_arg(Fraction(start))]
     if duration is not None:
-        argv += ["-t", seconds_arg(Fraction(duration))]
-    argv += ["-i", path, "-an", "-vf", ",".join(filters)]
+        args += ["-t", seconds_arg(Fraction(duration))]
+    args += ["-i", media_path(path)]
+    args += ["-map", "0:v:0", "-an", "-sn"] if fast else ["-an"]
+    args += ["-vf", ",".join(filters)]
+    if fast:
+        args += ["-fps_mode", "passthrough"]
     if max_frames:
-        argv += ["-frames:v", str(max_frames)]
-    argv += ["-f", "rawvideo", "-pix_fmt", pix, "pipe:1"]
-    frame_bytes = width * height * channels
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    assert proc.stdout is not None
+        args += ["-frames:v", str(max_frames)]
+    shape = (height, width) if gray else (height, width, 3)
     t0 = float(start or 0)
-    step = 1.0 / float(fps) if fps else None
-    index = 0
-    finished = False
-    try:
-        while True:
-            buf = proc.stdout.read(frame_bytes)
-            if len(buf) < frame_bytes:
-                break
-            arr = np.frombuffer(buf, dtype=np.uint8)
-            arr = arr.reshape((height, width)) if gray else arr.reshape((height, width, 3))
-            t = t0 + (index * step if step else 0.0)
-            index += 1
-            yield t, arr
-        finished = True
-    finally:
-        if not finished and proc.poll() is None:
-            proc.kill()  # the caller stopped early
-        proc.stdout.close()
-        err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-        code = proc.wait()
-        if finished and code != 0 and index == 0:
-            raise RenderError(f"{path}: could not decode frames for analysis", err.strip()[-800:])
+    step = 1.0 / float(fps) if fps else 0.0
+    for index, frame in enumerate(frame_pipe(args, shape, what=str(path))):
+        yield t0 + index * step, frame
 
 
 def frame_at(path: str, t: float | Fraction, width: int | None = None) -> np.ndarray:

@@ -22,11 +22,19 @@ CREDENTIALS = {
 def run_doctor() -> int:
     from pipeline.ffmpeg import ffmpeg_capabilities, ffmpeg_exe, ffmpeg_version
 
+    from pipeline.errors import ReelforgeError
+
     ok = True
     exe = ffmpeg_exe()
     click.echo(f"ffmpeg      {exe}")
-    click.echo(f"version     {ffmpeg_version()}")
-    encoders, filters = ffmpeg_capabilities()
+    try:
+        version = ffmpeg_version()
+        encoders, filters = ffmpeg_capabilities()
+    except ReelforgeError as exc:  # a binary that hangs or cannot run: one line, not ready
+        click.echo(f"version     {exc}")
+        click.echo("not ready: install a full ffmpeg or set REELFORGE_FFMPEG")
+        return 1
+    click.echo(f"version     {version}")
     for name in REQUIRED_ENCODERS:
         present = name in encoders
         ok &= present

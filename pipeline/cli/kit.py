@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Iterator, TextIO, TypeVar
 import click
 
 from pipeline.errors import InputError, ReelforgeError
-from pipeline.files import check_output_path
+from pipeline.files import check_output_path, is_video_path
 from pipeline.model.timeline import Timeline
 from pipeline.model.clips import is_timeline_path
 
@@ -96,6 +96,13 @@ def handle_errors(fn: F) -> F:
         except click.ClickException:
             raise
         except Exception as exc:  # noqa: BLE001 - last line of defence: one clear line
+            from pipeline.files import cache_error, in_cache
+
+            if isinstance(exc, OSError) and in_cache(exc):  # a cache folder that is full or read-only
+                if debug_enabled():
+                    traceback.print_exc()
+                click.echo(f"error: {cache_error(exc)}", err=True)
+                sys.exit(2)
             if debug_enabled():
                 traceback.print_exc()
             text = " ".join(str(exc).split())
@@ -183,6 +190,13 @@ def check_output(output: str | Path, inputs: Iterable[str | Path] = (), overwrit
     return check_output_path(output, inputs, overwrite, flag)
 
 
+def require_render_path(out: Path, flag: str = "-o") -> None:
+    """A rendered output needs a video container's extension."""
+    if not is_video_path(out):
+        raise InputError(f"{flag} {out}: unsupported output type '{out.suffix.lower() or '(none)'}'; "
+                         "use .timeline.json, .mp4, .mov or .mkv")
+
+
 def refuse_source_as_output(tl: Timeline, output: str | Path, flag: str = "-o") -> None:
     """An output must never replace a file the timeline reads (a clip, a voice file, the
     music), even with --overwrite: the user would lose it."""
@@ -212,14 +226,15 @@ def emit(tl: Timeline, output: str | Path, label: str = "render") -> Path:
         tl.save(out)
         click.echo(f"wrote {out}", err=True)
         return out
-    suffix = out.suffix.lower()
-    if suffix not in (".mp4", ".mov", ".mkv", ".m4v"):
-        raise InputError(f"-o {out}: unsupported output type '{suffix or '(none)'}'; use .timeline.json, .mp4, .mov or .mkv")
+    require_render_path(out)
     from pipeline.delivery import loudness
     from pipeline.render import render
 
+    from pipeline.delivery.manifest import output_sealer
+
     settings = loudness.plan(tl, [default_settings(tl)])[0]
-    render(tl, [(settings, out)], label=label)
+    render(tl, [(settings, out)], label=label,
+           seal=lambda path, s: output_sealer(tl, path, s.width, s.height))  # signed when credentials are set
     click.echo(f"wrote {out}", err=True)
     return out
 

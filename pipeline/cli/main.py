@@ -97,10 +97,9 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
       reelforge run samples/promo.yaml
     """
     ctx.obj = {"debug": debug, "quiet": quiet}
-    if quiet:
-        from pipeline.progress import Reporter, set_default_reporter
+    from pipeline.cli.display import install
 
-        set_default_reporter(Reporter(quiet=True))
+    install(quiet=quiet)
 
 
 @cli.command()
@@ -116,9 +115,12 @@ def probe(file: str, as_json: bool) -> None:
     """
     from pipeline.model.media import probe as probe_media
 
+    from pipeline.delivery.provenance import read_credentials
+
     info = probe_media(file)
+    creds = read_credentials(file)
     if as_json:
-        click.echo(json.dumps(info.to_dict(), indent=2))
+        click.echo(json.dumps({**info.to_dict(), "content_credentials": creds.to_dict()}, indent=2))
         return
     click.echo(f"{file}")
     click.echo(f"  container  {info.container}")
@@ -133,6 +135,7 @@ def probe(file: str, as_json: bool) -> None:
         )
     for a in info.audio:
         click.echo(f"  audio #{a.index}   {a.codec} {a.sample_rate} Hz, {a.channels} ch ({a.layout})")
+    click.echo(f"  credentials {creds.summary()}")
 
 
 @cli.command()

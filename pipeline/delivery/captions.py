@@ -112,17 +112,13 @@ def make_cues(words: list[Word], preset: Preset) -> list[Cue]:
 
 
 def write_sidecars(cues: list[Cue], srt_path: Path, vtt_path: Path | None) -> None:
-    """SubRip and WebVTT files (pysubs2 writes both; times in milliseconds)."""
-    import pysubs2
-
+    """SubRip and WebVTT files (times in milliseconds; text escaped per format)."""
+    from pipeline.delivery.subtitles import srt_text, vtt_text
     from pipeline.files import atomic_write_text
 
-    subs = pysubs2.SSAFile()
-    for cue in cues:
-        subs.append(pysubs2.SSAEvent(start=round(cue.start * 1000), end=round(cue.end * 1000), text=cue.text))
-    atomic_write_text(srt_path, subs.to_string("srt"))
+    atomic_write_text(srt_path, srt_text(cues))
     if vtt_path is not None:
-        atomic_write_text(vtt_path, subs.to_string("vtt"))
+        atomic_write_text(vtt_path, vtt_text(cues))
 
 
 def caption_strip(preset: Preset) -> tuple[int, int, int]:

@@ -51,13 +51,12 @@ def pick_time(path: Path, duration: Fraction, avoid: Sequence[tuple[Fraction, Fr
 def write_thumbnail(video: Path, t: Fraction, target: Path) -> Path:
     """A full-size JPEG of `video` at time t, written atomically."""
     from pipeline.files import atomic_output
-    from pipeline.ffmpeg import run_ffmpeg_quiet
-    from pipeline.ffmpeg import ffmpeg_exe
+    from pipeline.ffmpeg import media_path, preamble, run_ffmpeg_quiet
 
     with atomic_output(target) as tmp:
-        run_ffmpeg_quiet([ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y",
-                          "-ss", seconds_arg(t), "-i", str(video), "-frames:v", "1", "-q:v", "2",
-                          "-update", "1", "-f", "image2", str(tmp)], what=f"thumbnail {target.name}")
+        run_ffmpeg_quiet([*preamble(), "-ss", seconds_arg(t), "-i", media_path(video), "-frames:v", "1",
+                          "-q:v", "2", "-update", "1", "-f", "image2", media_path(tmp)],
+                         what=f"thumbnail {target.name}")
         if not tmp.exists() or tmp.stat().st_size == 0:
             raise InputError(f"--thumbnail {float(t):.3f}: no frame at that time in {video.name}")
     return target

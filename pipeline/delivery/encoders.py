@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import subprocess
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, RenderError
 from pipeline.progress import Reporter
 from pipeline.render.settings import OutputSettings
 
@@ -17,18 +16,18 @@ ENCODERS = ("auto", "libx264", "h264_nvenc")
 @functools.lru_cache(maxsize=None)
 def nvenc_works() -> bool:
     """True when ffmpeg lists h264_nvenc and can encode a few frames with it here."""
-    from pipeline.ffmpeg import ffmpeg_capabilities, ffmpeg_exe
+    from pipeline.ffmpeg import ffmpeg_capabilities, preamble, run_ffmpeg_quiet
 
     encoders, _ = ffmpeg_capabilities()
     if "h264_nvenc" not in encoders:
         return False
-    argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-f", "lavfi",
-            "-i", "testsrc2=s=256x144:r=30:d=0.2", "-c:v", "h264_nvenc", "-f", "null", "-"]
+    argv = [*preamble(overwrite=False), "-f", "lavfi", "-i", "testsrc2=s=256x144:r=30:d=0.2",
+            "-c:v", "h264_nvenc", "-f", "null", "-"]
     try:
-        proc = subprocess.run(argv, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired):
+        run_ffmpeg_quiet(argv, "NVENC test encode", timeout=30)
+    except (OSError, RenderError):
         return False
-    return proc.returncode == 0
+    return True
 
 
 def choose_encoder(requested: str, reporter: Reporter | None = None) -> str:

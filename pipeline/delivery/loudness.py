@@ -32,10 +32,12 @@ def mix_argv(tl: Timeline, sample_rate: int, out: Path) -> list[str]:
     import ffmpeg
 
     from pipeline.render.audio import silence_spec
-    from pipeline.render.graph import InputPool, clip_sounds, frames_to_samples, total_frames
+    from pipeline.render.graph import clip_sounds
+    from pipeline.render.pool import InputPool
+    from pipeline.render.spans import frames_to_samples, total_frames
     from pipeline.render.tracks import mix_tracks, reserve_tracks
     from pipeline.render.transitions import join_sound
-    from pipeline.ffmpeg import ffmpeg_exe
+    from pipeline.ffmpeg import graph_argv, media_path
 
     fps = tl.canvas.fps
     pool = InputPool()
@@ -47,22 +49,19 @@ def mix_argv(tl: Timeline, sample_rate: int, out: Path) -> list[str]:
     a = join_sound(tl, clip_sounds(tl, fps, sample_rate, pool), fps, sample_rate)
     total = frames_to_samples(total_frames(tl, fps), fps, sample_rate)
     a = mix_tracks(tl, a, sample_rate, total, pool)
-    node = ffmpeg.output(a, str(out), acodec="pcm_f32le", ar=sample_rate, ac=2, f="wav")
-    node = node.global_args("-hide_banner", "-nostdin", "-v", "error").overwrite_output()
-    return node.compile(cmd=ffmpeg_exe())
+    node = ffmpeg.output(a, media_path(out), acodec="pcm_f32le", ar=sample_rate, ac=2, f="wav")
+    return graph_argv(node)
 
 
 def _apply_master(wav: Path, settings: OutputSettings, total: int, out: Path) -> None:
     import ffmpeg
 
-    from pipeline.ffmpeg import run_ffmpeg_quiet
+    from pipeline.ffmpeg import graph_argv, media_path, run_ffmpeg_quiet
     from pipeline.render.tracks import master
-    from pipeline.ffmpeg import ffmpeg_exe
 
-    a = master(ffmpeg.input(str(wav)).audio, settings, total)
-    node = ffmpeg.output(a, str(out), acodec="pcm_f32le", f="wav").global_args(
-        "-hide_banner", "-nostdin", "-v", "error").overwrite_output()
-    run_ffmpeg_quiet(node.compile(cmd=ffmpeg_exe()), "loudness check")
+    a = master(ffmpeg.input(media_path(wav)).audio, settings, total)
+    node = ffmpeg.output(a, media_path(out), acodec="pcm_f32le", f="wav")
+    run_ffmpeg_quiet(graph_argv(node), "loudness check")
 
 
 def decide(measured: Loudness, target: float, ceiling: float | None) -> tuple[float, float | None]:
@@ -85,7 +84,7 @@ def plan(tl: Timeline, settings: Sequence[OutputSettings]) -> list[OutputSetting
     """Return the settings with audio_gain_db (and limiter_dbtp where needed) decided so
     each output meets its loudness_lufs target under its true_peak_dbtp ceiling."""
     from pipeline.progress import default_reporter
-    from pipeline.render.graph import frames_to_samples, total_frames
+    from pipeline.render.spans import frames_to_samples, total_frames
     from pipeline.ffmpeg import run_ffmpeg_quiet
 
     settings = list(settings)

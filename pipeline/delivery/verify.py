@@ -10,13 +10,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from pipeline.delivery import rules
+from pipeline.progress import Cell
 from pipeline.render.settings import OutputSettings
 from pipeline.timebase import frames_in
 
-# Encoder name -> the codec name a probe reports.
-_CODEC_NAMES = {"libx264": "h264", "h264_nvenc": "h264", "libx265": "hevc", "hevc_nvenc": "hevc",
-                "libvpx-vp9": "vp9", "aac": "aac", "libopus": "opus"}
-TRUE_PEAK_MARGIN_DB = 0.1
 
 
 @dataclass(frozen=True)
@@ -101,10 +99,11 @@ def verify_output(
         return report
     v = info.v
     w, h = v.display_size
-    add(Check("size", f"{settings.width}x{settings.height}", f"{w}x{h}", _status((w, h) == (settings.width, settings.height))))
+    add(Check("size", f"{settings.width}x{settings.height}", f"{w}x{h}",
+              _status(rules.picture_size_ok((w, h), (settings.width, settings.height)))))
     add(Check("fps", f"{float(settings.fps):.3f}", f"{float(v.fps):.3f}", _status(abs(v.fps - settings.fps) < Fraction(1, 1000))))
-    want_v = _CODEC_NAMES.get(settings.video_codec, settings.video_codec)
-    add(Check("video codec", want_v, v.codec, _status(v.codec == want_v)))
+    add(Check("video codec", rules.codec_name(settings.video_codec), v.codec,
+              _status(rules.codec_ok(v.codec, settings.video_codec))))
     add(Check("pixel format", settings.pix_fmt, v.pix_fmt, _status(v.pix_fmt == settings.pix_fmt)))
     want_frames = frames_in(duration, settings.fps)
     if v.frames:
@@ -115,7 +114,7 @@ def verify_output(
     add(Check("duration", f"{float(want_dur):.3f}s", f"{float(vdur):.3f}s", _status(abs(vdur - want_dur) <= frame)))
     if info.audio:
         a = info.audio[0]
-        want_a = _CODEC_NAMES.get(settings.audio_codec, settings.audio_codec)
+        want_a = rules.codec_name(settings.audio_codec)
         add(Check("audio codec", f"{want_a} {settings.sample_rate} Hz {settings.channels}ch",
                   f"{a.codec} {a.sample_rate} Hz {a.channels}ch",
                   _status(a.codec == want_a and a.sample_rate == settings.sample_rate and a.channels == settings.channels)))
@@ -129,12 +128,13 @@ def verify_output(
         add(Check("audio codec", settings.audio_codec, "none", "fail"))
     size_mb = info.size_bytes / 1e6
     if max_size_mb is not None:
-        add(Check("file size", f"<= {max_size_mb:g} MB", f"{size_mb:.2f} MB", _status(size_mb <= max_size_mb)))
+        add(Check("file size", f"<= {max_size_mb:g} MB", f"{size_mb:.2f} MB",
+                  _status(rules.file_size_ok(info.size_bytes, max_size_mb))))
     else:
         add(Check("file size", "-", f"{size_mb:.2f} MB", "pass"))
     if max_duration is not None:
         add(Check("max duration", f"<= {max_duration:g}s", f"{float(info.duration):.2f}s",
-                  _status(float(info.duration) <= max_duration + float(frame))))
+                  _status(rules.duration_ok(info.duration, max_duration, settings.fps))))
     if settings.faststart and info.container.split(",")[0] in ("mov", "mp4", "m4a", "3gp", "3g2", "mj2"):
         boxes = [b for b in top_level_boxes(Path(path)) if b in ("moov", "mdat")]
         add(Check("moov first", "moov before mdat", " < ".join(boxes), _status(boxes[:1] == ["moov"])))
@@ -144,43 +144,35 @@ def verify_output(
         if loud.integrated_lufs is None:
             add(Check("loudness", "-", "silent", "pass"))
         elif settings.loudness_lufs is not None:
-            ok = abs(loud.integrated_lufs - settings.loudness_lufs) <= loudness_tolerance_lu
+            ok = rules.loudness_ok(loud.integrated_lufs, settings.loudness_lufs, loudness_tolerance_lu)
             add(Check("loudness", f"{settings.loudness_lufs:g}±{loudness_tolerance_lu:g} LUFS",
                       f"{loud.integrated_lufs:.1f} LUFS", "pass" if ok else miss))
         else:
             add(Check("loudness", "-", f"{loud.integrated_lufs:.1f} LUFS", "pass"))
         if loud.true_peak_dbtp is not None and settings.true_peak_dbtp is not None:
-            ok = loud.true_peak_dbtp <= settings.true_peak_dbtp + TRUE_PEAK_MARGIN_DB
+            ok = rules.true_peak_ok(loud.true_peak_dbtp, settings.true_peak_dbtp)
             add(Check("true peak", f"<= {settings.true_peak_dbtp:g} dBTP", f"{loud.true_peak_dbtp:.1f} dBTP",
                       "pass" if ok else miss))
     return report
 
 
-def print_reports(reports: list[OutputReport]) -> None:
-    """A table on stderr: one row per output, one column per check."""
-    from rich.console import Console
-    from rich.table import Table
-
+def report_table(reports: list[OutputReport]) -> tuple[str, list[str], list[list[Cell]]]:
+    """(title, columns, rows) of the verification table: one row per output, one column
+    per check; show it with Reporter.table."""
     names: list[str] = []
     for r in reports:
         for c in r.checks:
             if c.name not in names:
                 names.append(c.name)
-    table = Table(title="verification", show_lines=False)
-    table.add_column("output")
-    for n in names:
-        table.add_column(n)
-    table.add_column("result")
-    colour = {"pass": "green", "fail": "bold red", "warn": "yellow"}
+    rows: list[list[Cell]] = []
     for r in reports:
-        cells = []
+        cells: list[Cell] = [(r.preset, "")]
         for n in names:
             c = r.check(n)
             if c is None:
-                cells.append("-")
+                cells.append(("-", ""))
                 continue
-            text = c.actual if c.status == "pass" else f"{c.actual} (want {c.expected})"
-            cells.append(f"[{colour[c.status]}]{text}[/]")
-        cells.append("[green]ok[/]" if r.ok else "[bold red]FAILED[/]")
-        table.add_row(r.preset, *cells)
-    Console(stderr=True, width=max(160, 40 + 18 * len(names))).print(table)
+            cells.append((c.actual if c.status == "pass" else f"{c.actual} (want {c.expected})", c.status))
+        cells.append(("ok", "pass") if r.ok else ("FAILED", "fail"))
+        rows.append(cells)
+    return "verification", ["output", *names, "result"], rows

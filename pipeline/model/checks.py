@@ -9,12 +9,11 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pipeline.errors import InputError
 
-if TYPE_CHECKING:
-    from pipeline.model.timeline import Timeline
+Timeline = Any  # pipeline.model.timeline.Timeline, which imports this module
 
 # Every transition name of ffmpeg's xfade filter (ffmpeg 7), plus "cut".
 XFADE_NAMES: tuple[str, ...] = (

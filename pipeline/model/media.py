@@ -214,8 +214,10 @@ def _check_complete(path: str, container: Any, streams: list[tuple[Any, Fraction
 def _probe_cached(path: str, mtime_ns: int, size: int) -> MediaInfo:
     import av  # imported lazily: keeps `reelforge --help` fast
 
+    from pipeline.ffmpeg import media_path
+
     try:
-        container = av.open(path)
+        container = av.open(media_path(path))
     except Exception as exc:  # noqa: BLE001 - PyAV raises many types for bad files
         raise InputError(f"{path}: not a readable media file ({exc.__class__.__name__})") from None
     try:

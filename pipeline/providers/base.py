@@ -1,4 +1,5 @@
-"""Video providers: a request, the provider interface, and the registry by name."""
+"""Video providers: a request and the provider interface (the registry by name is in
+pipeline.providers.registry, which imports every provider)."""
 
 from __future__ import annotations
 
@@ -114,19 +115,3 @@ def _models_of(provider: str) -> list[str]:
     from pipeline.providers.models import MODELS
 
     return [m.name for m in MODELS.values() if m.family == provider]
-
-
-def get_provider(name: str) -> VideoProvider:
-    if name == "local":
-        from pipeline.providers.local import LocalVideoProvider
-
-        return LocalVideoProvider()
-    if name == "sora":
-        from pipeline.providers.sora import SoraProvider
-
-        return SoraProvider()
-    if name == "kling":
-        from pipeline.providers.kling import KlingProvider
-
-        return KlingProvider()
-    raise InputError(f"--provider {name}: unknown provider; use local, sora or kling")

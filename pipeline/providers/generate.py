@@ -11,19 +11,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from pipeline.files import atomic_output
-from pipeline.errors import ProviderError, ReelforgeError
+from pipeline.errors import ProviderError, ReelforgeError, RenderError
 from pipeline.progress import Reporter, default_reporter
 from pipeline.files import cache_dir
-from pipeline.ffmpeg import ffmpeg_exe
-from pipeline.providers.base import JobOptions, VideoRequest, get_provider
-from pipeline.providers.shotbars import ShotBars
+from pipeline.ffmpeg import media_path, preamble, run_ffmpeg_quiet
+from pipeline.providers.base import JobOptions, VideoRequest
+from pipeline.providers.registry import get_provider
 
 # Jobs in flight at once per provider. Kling counts concurrent tasks per account (the
 # resource pack sets the limit); local renders on this machine's CPU.
@@ -79,12 +78,28 @@ def generate_clip(
             v = info.video[0]
             if (v.width, v.height) != (req.width, req.height):
                 reporter.warn(f"{provider_name}: asked for {req.width}x{req.height}, got {v.width}x{v.height}")
-        provenance = {**provenance, "request": digest}
+        provenance = {**provenance, **generation_facts(req, target), "request": digest}
         meta_path.write_text(json.dumps(provenance, indent=2))
         rec = load_job(provider_name, digest)
         if rec is not None:
             close_job(rec, "done")
     return target, provenance
+
+
+def generation_facts(req: VideoRequest, clip: Path) -> dict[str, Any]:
+    """What provenance records of every generated shot besides the provider's own account:
+    the prompt's hash, the seed and when. (The clip keeps any manifest its provider signed
+    into it; export carries it as an ingredient.)"""
+    import hashlib
+    from datetime import datetime, timezone
+
+    facts: dict[str, Any] = {
+        "prompt_sha256": hashlib.sha256(req.prompt.encode()).hexdigest(),
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    if req.seed is not None:
+        facts["seed"] = req.seed
+    return facts
 
 
 def copy_to(src: Path, dest: Path) -> Path:
@@ -102,17 +117,17 @@ def last_frame(clip: Path) -> Path:
     target = folder / f"{file_digest(clip)}-last.png"
     if target.exists():
         return target
+    # The last second first (fast); the whole clip when that holds no picture (the video
+    # can end well before the sound).
     for seek in (["-sseof", "-1"], []):
-        with atomic_output(target) as tmp:
-            argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", *seek, "-i", str(clip),
-                    "-map", "0:v:0", "-update", "1", "-f", "image2", "-c:v", "png", str(tmp)]
-            proc = subprocess.run(argv, capture_output=True, text=True)
-            if proc.returncode != 0 or not tmp.exists():
-                if tmp.exists():
-                    tmp.unlink()
-                continue
-        if target.exists():
-            return target
+        argv_head = [*preamble(), *seek, "-i", media_path(clip), "-map", "0:v:0", "-update", "1",
+                     "-f", "image2", "-c:v", "png"]
+        try:
+            with atomic_output(target) as tmp:  # no file from ffmpeg: FileNotFoundError, nothing left
+                run_ffmpeg_quiet([*argv_head, media_path(tmp)], "last frame")
+        except (RenderError, FileNotFoundError):
+            continue
+        return target
     raise ProviderError(f"{clip}: cannot read its last frame")
 
 
@@ -158,7 +173,7 @@ def generate_shots(
     finished = {j.id: threading.Event() for j in jobs}
     stop = threading.Event()
 
-    with ShotBars(reporter, [j.id for j in jobs]) as bars:
+    with reporter.shots([j.id for j in jobs]) as bars:
         def work(job: ShotJob) -> None:
             shot_rep = bars.reporter(job.id)
             try:

@@ -10,13 +10,12 @@ A record holds no secret: keys are never stored.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.files import cache_dir
+from pipeline.files import cache_dir, write_cache_file
 
 
 @dataclass
@@ -33,9 +32,7 @@ class JobRecord:
 
 
 def jobs_dir() -> Path:
-    d = cache_dir() / "jobs"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    return cache_dir("jobs")
 
 
 def _path(provider: str, digest: str) -> Path:
@@ -56,12 +53,7 @@ def load_job(provider: str, digest: str) -> JobRecord | None:
 def save_job(rec: JobRecord) -> None:
     """Write the record atomically (and durably: fsync before the rename)."""
     p = _path(rec.provider, rec.request)
-    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(asdict(rec), fh, indent=2)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, p)
+    write_cache_file(p, json.dumps(asdict(rec), indent=2), durable=True)
 
 
 def close_job(rec: JobRecord, status: str) -> None:

@@ -14,7 +14,6 @@ from typing import Any
 
 from pipeline.progress import Reporter
 from pipeline.timebase import fmt_fraction
-from pipeline.ffmpeg import ffmpeg_exe
 from pipeline.providers.base import VideoRequest
 from pipeline.providers.models import get_model
 
@@ -94,7 +93,7 @@ class LocalVideoProvider:
         import cv2
         import ffmpeg
 
-        from pipeline.ffmpeg import run_ffmpeg
+        from pipeline.ffmpeg import graph_argv, media_path, run_ffmpeg
 
         spec = get_model(req.model)
         seed = req.seed if req.seed is not None else abs(hash(req.prompt)) % (2**31)
@@ -115,14 +114,14 @@ class LocalVideoProvider:
             start = 0.12 if direction > 0 else 0.88
             # Background pans slowly; subject crosses the frame with a gentle bounce.
             back = (
-                ffmpeg.input(str(bg_path), loop=1, framerate=r, t=str(d))
+                ffmpeg.input(media_path(bg_path), loop=1, framerate=r, t=str(d))
                 .filter("crop", w, h, f"{pan_x}*t/{d}", f"{pan_y}/2+{pan_y}/2*sin(t)")
             )
-            subj = ffmpeg.input(str(subj_path), loop=1, framerate=r, t=str(d))
+            subj = ffmpeg.input(media_path(subj_path), loop=1, framerate=r, t=str(d))
             x_expr = f"(W-w)*({start}+{direction * 0.76}*t/{d})"
             y_expr = "(H-h)*(0.35+0.2*abs(sin(PI*t)))"
             v = back.overlay(subj, x=x_expr, y=y_expr, format="auto")
-            capin = ffmpeg.input(str(cap_path), loop=1, framerate=r, t=str(d))
+            capin = ffmpeg.input(media_path(cap_path), loop=1, framerate=r, t=str(d))
             v = v.overlay(capin, x=0, y=f"H-h-{int(h * 0.06)}").filter("format", "yuv420p")
             streams = [v]
             out_args: dict[str, Any] = {"c:v": "libx264", "preset": "veryfast", "crf": 20,
@@ -135,11 +134,7 @@ class LocalVideoProvider:
                 a = ffmpeg.input(f"aevalsrc=exprs='{bed}|{bed}':s=48000:d={d}", f="lavfi").audio
                 streams.append(a)
                 out_args.update({"c:a": "aac", "b:a": "128k", "ar": 48000})
-            node = (
-                ffmpeg.output(*streams, str(out), **out_args)
-                .global_args("-hide_banner", "-nostdin", "-v", "error", "-progress", "pipe:1", "-nostats")
-                .overwrite_output()
-            )
-            run_ffmpeg(node.compile(cmd=ffmpeg_exe()), float(d), label=f"local {req.model}", reporter=reporter)
+            node = ffmpeg.output(*streams, media_path(out), **out_args)
+            run_ffmpeg(graph_argv(node, progress=True), float(d), label=f"local {req.model}", reporter=reporter)
         return {"provider": "local", "model": req.model, "seed": seed, "prompt": req.prompt,
                 "duration": d, "size": [w, h], "fps": fmt_fraction(fps), "sound": req.sound}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 
 from pipeline.files import atomic_output
 from pipeline.errors import InputError, ProviderError
-from pipeline.files import cache_dir
+from pipeline.files import cache_dir, write_cache_file
 from pipeline.providers.http import make_client, redact, register_secret, request
 
 PROVIDERS = ("local", "openai", "elevenlabs")
@@ -36,9 +35,7 @@ class Speech:
 
 
 def speech_dir() -> Path:
-    d = cache_dir() / "speech"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    return cache_dir("speech")
 
 
 def speech_key(text: str, provider: str, voice: str | None, model: str | None) -> str:
@@ -85,9 +82,7 @@ def synthesize(text: str, provider: str = "local", voice: str | None = None, mod
             Path(tmp).write_bytes(audio)
         used_voice = voice or mod.DEFAULT_VOICE
         words = estimate_words(text, str(path))
-    tmp_meta = meta.with_suffix(f".tmp{os.getpid()}")
-    tmp_meta.write_text(json.dumps({"file": path.name, "words": words, "voice": used_voice, "text": text}))
-    os.replace(tmp_meta, meta)
+    write_cache_file(meta, json.dumps({"file": path.name, "words": words, "voice": used_voice, "text": text}))
     return Speech(path, words, provider, used_voice)
 
 

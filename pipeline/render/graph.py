@@ -5,17 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import ffmpeg
 
-from pipeline.timebase import frames_in, samples_in, seconds_arg
 from pipeline.model.timeline import Timeline
-from pipeline.ffmpeg import ffmpeg_exe
+from pipeline.ffmpeg import media_path, preamble
 from pipeline.render.audio import clip_audio, silence_spec
 from pipeline.render.tracks import mix_tracks, reserve_tracks
 from pipeline.render.join import join
+from pipeline.render.pool import InputPool
 from pipeline.render.settings import OutputSettings
+from pipeline.render.spans import clip_spans, frames_to_samples, total_frames
 from pipeline.render.video import clip_video
 
 
@@ -27,84 +28,6 @@ class Frame:
     height: int
     fps: Fraction
     sample_rate: int
-
-
-def clip_spans(tl: Timeline, fps: Fraction) -> list[tuple[int, int]]:
-    """(first frame, frame count) of each clip on the output timeline at `fps`."""
-    spans = []
-    for clip, start in zip(tl.video, tl.clip_starts()):
-        f0 = frames_in(start, fps)
-        f1 = frames_in(start + clip.duration, fps)
-        spans.append((f0, f1 - f0))
-    return spans
-
-
-def total_frames(tl: Timeline, fps: Fraction) -> int:
-    return frames_in(tl.duration, fps)
-
-
-def frames_to_samples(frames: int, fps: Fraction, sample_rate: int) -> int:
-    return samples_in(Fraction(frames) / fps, sample_rate)
-
-
-class InputPool:
-    """Each distinct input (a source span, or a lavfi source) is opened and decoded once;
-    every further use of it (several outputs, a repeated clip, silence for several clips)
-    gets a branch of a split. Reserve every use first, then take them."""
-
-    def __init__(self) -> None:
-        self._count: dict[tuple[str, ...], int] = {}
-        self._streams: dict[tuple[tuple[str, ...], str], list[Any]] = {}
-
-    @staticmethod
-    def clip_key(clip: Any) -> tuple[str, ...]:
-        # Read a little past the out point so rate conversion never runs short.
-        span = clip.source_duration + Fraction(1, 5)
-        return ("file", clip.source, seconds_arg(clip.in_point) if clip.in_point > 0 else "", seconds_arg(span))
-
-    @staticmethod
-    def file_key(path: str, start: Fraction | None = None, length: Fraction | None = None) -> tuple[str, ...]:
-        return ("file", path, seconds_arg(start) if start else "", seconds_arg(length) if length else "")
-
-    @staticmethod
-    def lavfi_key(spec: str) -> tuple[str, ...]:
-        return ("lavfi", spec)
-
-    @staticmethod
-    def concat_key(path: str) -> tuple[str, ...]:
-        """An ffconcat list (e.g. timed caption images) read with the concat demuxer."""
-        return ("concat", path)
-
-    def reserve(self, key: tuple[str, ...], kind: str) -> None:
-        slot = (key, kind)
-        self._count[slot] = self._count.get(slot, 0) + 1
-
-    def take(self, key: tuple[str, ...], kind: str) -> Any:
-        """kind: "v" or "a"."""
-        slot = (key, kind)
-        if slot not in self._streams:
-            if key[0] == "lavfi":
-                inp = ffmpeg.input(key[1], f="lavfi")
-            elif key[0] == "concat":
-                inp = ffmpeg.input(key[1], f="concat", safe=0)
-            else:
-                _, source, ss, t = key
-                kwargs: dict[str, Any] = {}
-                if t:
-                    kwargs["t"] = t
-                if ss:
-                    kwargs["ss"] = ss
-                inp = ffmpeg.input(source, **kwargs)
-            stream = inp.video if kind == "v" else inp.audio
-            n = self._count.get(slot, 1)
-            if n > 1:
-                split = stream.filter_multi_output("split" if kind == "v" else "asplit", n)
-                self._streams[slot] = [split[i] for i in range(n)]
-            else:
-                self._streams[slot] = [stream]
-        if not self._streams[slot]:
-            raise RuntimeError(f"input {slot} taken more often than reserved")
-        return self._streams[slot].pop()
 
 
 def reserve_timeline(pool: InputPool, tl: Timeline, frame: Frame) -> None:
@@ -163,6 +86,7 @@ class OutputJob:
     overlay: Path | None = None
     overlay_xy: tuple[int, int] = (0, 0)
     analysis: bool = False
+    seal: Callable[[Path], None] | None = None  # finishes the file before its rename (signing)
 
 
 def build_argv(
@@ -211,9 +135,6 @@ def build_jobs_argv(jobs: Sequence[OutputJob], overwrite: bool = True) -> list[s
                 nodes.append(ffmpeg.output(pv, "-", f="null", **job.settings.video_args()))
                 nodes.append(ffmpeg.output(pa, "-", f="null"))
             else:
-                nodes.append(ffmpeg.output(pv, pa, str(job.path), **job.settings.encoder_args()))
+                nodes.append(ffmpeg.output(pv, pa, media_path(job.path), **job.settings.encoder_args()))
     out = ffmpeg.merge_outputs(*nodes) if len(nodes) > 1 else nodes[0]
-    out = out.global_args("-hide_banner", "-nostdin", "-v", "error", "-progress", "pipe:1", "-nostats")
-    if overwrite:
-        out = out.overwrite_output()
-    return out.compile(cmd=ffmpeg_exe())
+    return [*preamble(progress=True, overwrite=overwrite), *out.get_args()]

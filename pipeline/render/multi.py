@@ -77,5 +77,5 @@ def _render_group(jobs: Sequence[OutputJob], label: str, reporter: Reporter | No
             first = [dataclasses.replace(j, settings=dataclasses.replace(j.settings, pass_num=1), analysis=True)
                      for j in jobs if j.settings.pass_num == 2]
             run_ffmpeg(build_jobs_argv(first), duration, label=f"{label} (first pass)", reporter=reporter)
-        tmp_jobs = [dataclasses.replace(j, path=stack.enter_context(atomic_output(j.path))) for j in jobs]
+        tmp_jobs = [dataclasses.replace(j, path=stack.enter_context(atomic_output(j.path, j.seal))) for j in jobs]
         run_ffmpeg(build_jobs_argv(tmp_jobs), duration, label=label, reporter=reporter)

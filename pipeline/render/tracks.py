@@ -53,7 +53,7 @@ def _read_ends(tl: Timeline) -> dict[str, Fraction]:
 
 
 def _key(source: str, ends: dict[str, Fraction]) -> tuple[str, ...]:
-    from pipeline.render.graph import InputPool
+    from pipeline.render.pool import InputPool
 
     return InputPool.file_key(source, None, ends[source] + _READ_MARGIN)
 

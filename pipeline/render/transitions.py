@@ -52,7 +52,7 @@ def join_with_transitions(
     """
     import ffmpeg
 
-    from pipeline.render.graph import clip_spans
+    from pipeline.render.spans import clip_spans
 
     fps = fps or tl.canvas.fps
     spans = clip_spans(tl, fps)
@@ -79,7 +79,7 @@ def join_sound(tl: Timeline, parts: list[Any], fps: Fraction | None = None, samp
     the span of each transition, so the sound lasts exactly as long as the picture."""
     import ffmpeg
 
-    from pipeline.render.graph import clip_spans, frames_to_samples
+    from pipeline.render.spans import clip_spans, frames_to_samples
 
     fps = fps or tl.canvas.fps
     sample_rate = sample_rate or tl.canvas.sample_rate

@@ -22,7 +22,8 @@ from pipeline.files import check_output_path
 
 if TYPE_CHECKING:
     from pipeline.model.timeline import Timeline
-    from pipeline.run.spec import PipelineSpec
+
+PipelineSpec = Any  # pipeline.run.spec.PipelineSpec, which imports this module
 
 OUTPUT: dict[str, Any] = {"output": True}  # Params field metadata: this parameter names a file written
 
@@ -94,11 +95,33 @@ def check_distinct(specs: list[PipelineSpec]) -> None:
             seen[planned.path] = planned
 
 
+def param_files(value: Any, base: Path) -> list[str]:
+    """Files the parameters name (strings that resolve to an existing file)."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for v in value.values():
+            found += param_files(v, base)
+    elif isinstance(value, list):
+        for v in value:
+            found += param_files(v, base)
+    elif isinstance(value, str) and value and len(value) < 4096 and "\n" not in value:
+        for text in (value, value.rpartition(":")[0]):  # also "effects.py:function"
+            if not text:
+                continue
+            p = Path(text).expanduser()
+            p = p if p.is_absolute() else base / p
+            try:
+                if p.is_file():
+                    found.append(str(p))
+                    break
+            except OSError:
+                pass
+    return found
+
+
 def edit_reads(spec: PipelineSpec, tl: Timeline | None) -> set[str]:
     """Every user file the run reads: the pipeline file, its inputs, the media the starting
     timeline uses and every existing file a parameter names (music, scripts, effect code)."""
-    from pipeline.run.runner import _param_files
-
     reads = {str(spec.path.resolve())} | {str(p) for p in spec.inputs}
     if tl is not None:
         reads.update(tl.sources())
@@ -110,7 +133,7 @@ def edit_reads(spec: PipelineSpec, tl: Timeline | None) -> set[str]:
             continue
         skip = set(output_fields(get_stage(step.name).Params))
         params = {k: v for k, v in model.model_dump(mode="json").items() if k not in skip}
-        reads.update(_param_files(params, spec.base_dir))
+        reads.update(param_files(params, spec.base_dir))
     return reads
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from pipeline.errors import InputError
-from pipeline.run.outputs import check_outputs
+from pipeline.run.outputs import check_outputs, param_files as _param_files
 from pipeline.run.spec import PipelineSpec, Step, load_specs
 from pipeline.run.stage import StageContext, get_stage
 from pipeline.model.timeline import Canvas, Timeline
@@ -84,30 +84,6 @@ def _digests(paths: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def _param_files(value: Any, base: Path) -> list[str]:
-    """Files the parameters name (strings that resolve to an existing file)."""
-    found: list[str] = []
-    if isinstance(value, dict):
-        for v in value.values():
-            found += _param_files(v, base)
-    elif isinstance(value, list):
-        for v in value:
-            found += _param_files(v, base)
-    elif isinstance(value, str) and value and len(value) < 4096 and "\n" not in value:
-        for text in (value, value.rpartition(":")[0]):  # also "effects.py:function"
-            if not text:
-                continue
-            p = Path(text).expanduser()
-            p = p if p.is_absolute() else base / p
-            try:
-                if p.is_file():
-                    found.append(str(p))
-                    break
-            except OSError:
-                pass
-    return found
-
-
 @functools.lru_cache(maxsize=1)
 def _engine_digest() -> str:
     """The engine's own code: a stage's result also depends on the shared modules it
@@ -166,11 +142,9 @@ def load_entry(key: str) -> dict[str, Any] | None:
 
 
 def save_entry(key: str, entry: dict[str, Any]) -> None:
-    path = _entry_path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
+    from pipeline.files import write_cache_file
+
+    write_cache_file(_entry_path(key), json.dumps(entry, ensure_ascii=False))
 
 
 # ---- running ----------------------------------------------------------------------------
@@ -214,12 +188,12 @@ def check_force(specs: list[PipelineSpec], force: Iterable[str]) -> None:
 def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (), use_cache: bool = True,
              quiet: bool = False, live: bool | None = None, **options: Any) -> RunResult:
     """Run one spec's steps over its timeline, serving unchanged steps from the cache."""
-    from pipeline.cli.runview import Row, make_view
+    from pipeline.run.view import Row, run_display
 
     force = list(force)
     rows = [Row(label=s.label, stage=s.name) for s in spec.steps]
     title = spec.name + (" (dry run)" if dry_run else "")
-    view = make_view(title, rows, quiet=quiet, live=live)
+    view = run_display().view(title, rows, quiet=quiet, live=live)
     overwrite = bool(options.pop("overwrite", False))
     ctx = StageContext(reporter=view, base_dir=spec.base_dir, dry_run=dry_run, overwrite=overwrite,
                        options={k: v for k, v in options.items() if v is not None})
@@ -329,7 +303,7 @@ def run_file_results(path: str | Path, dry_run: bool = False, *, force: Iterable
                      summary: bool = True, **options: Any) -> list[RunResult]:
     """Like run_file, but one RunResult (with the final timeline) per variant."""
     from pipeline.progress import default_reporter
-    from pipeline.cli.runview import print_summary
+    from pipeline.run.view import run_display
 
     if quiet is None:
         quiet = default_reporter().quiet
@@ -347,8 +321,8 @@ def run_file_results(path: str | Path, dry_run: bool = False, *, force: Iterable
         raise  # bad input: the one error line, no summary of a run that did not happen
     except BaseException:
         if summary and not dry_run and results:
-            print_summary([r.summary() for r in results], quiet=quiet, table=live)
+            run_display().summary([r.summary() for r in results], quiet=quiet, table=live)
         raise
     if summary and not dry_run:
-        print_summary([r.summary() for r in results], quiet=quiet, table=live)
+        run_display().summary([r.summary() for r in results], quiet=quiet, table=live)
     return results

@@ -64,14 +64,16 @@ class StageContext:
         self.reporter.info(message)
 
 
-def _stage_modules() -> list[Any]:
-    import stages
+BUILTIN_PACKAGE = "stages"  # found by name like a plugin group: the engine imports no stage itself
 
+
+def _stage_modules() -> list[Any]:
+    stages = importlib.import_module(BUILTIN_PACKAGE)
     mods = []
     for info in sorted(pkgutil.iter_modules(stages.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
             continue
-        mods.append(importlib.import_module(f"stages.{info.name}"))
+        mods.append(importlib.import_module(f"{BUILTIN_PACKAGE}.{info.name}"))
     return mods
 
 
@@ -111,9 +113,9 @@ def builtin_command(name: str) -> Any | None:
     if not module_name.isidentifier() or module_name.startswith("_"):
         return None
     try:
-        mod = importlib.import_module(f"stages.{module_name}")
+        mod = importlib.import_module(f"{BUILTIN_PACKAGE}.{module_name}")
     except ModuleNotFoundError as exc:
-        if exc.name == f"stages.{module_name}":
+        if exc.name == f"{BUILTIN_PACKAGE}.{module_name}":
             return None
         raise
     cmd = getattr(mod, "command", None)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any, ClassVar, Literal, Optional
 
 import click
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipeline.cli.kit import handle_errors
+from pipeline.files import is_video_path
 from pipeline.run.outputs import OUTPUT
 from pipeline.run.stage import StageContext
 from pipeline.model.timeline import Timeline
@@ -62,8 +64,7 @@ class CheckStage:
         if ctx.dry_run:
             ctx.info("would check " + ("the exported files" if ctx.outputs else "the timeline"))
             return tl
-        files = [o for o in ctx.outputs if o.get("preset") and str(o.get("path", "")).lower().endswith(
-            (".mp4", ".mov", ".mkv", ".m4v"))]
+        files = [o for o in ctx.outputs if o.get("preset") and is_video_path(str(o.get("path", "")))]
         docs = []
         if files:
             for out in files:
@@ -125,6 +126,12 @@ def print_table(doc: dict[str, Any]) -> None:
     err = sys.stderr
     for c in doc["checks"]:
         click.echo(f"  {'ok  ' if c['passed'] else 'FAIL'}  {c['name']:<22} {c['detail']}", file=err)
+    from pipeline.delivery.provenance import Credentials
+
+    creds = doc.get("content_credentials") or {}
+    named = {"": creds} if "state" in creds else {Path(src).name + ": ": c for src, c in creds.items()}
+    for name, c in named.items():
+        click.echo(f"        {'credentials':<22} {name}{Credentials.from_dict(c).summary()}", file=err)
     off = doc.get("av_offset_ms")
     click.echo(f"{'PASSED' if doc['passed'] else 'FAILED'}: {doc['input']}  offset "
                + ("not measurable" if off is None else f"{off:+.1f} ms (confidence {doc['av_offset_confidence']:.2f})"),
@@ -171,7 +178,7 @@ def command(input_path: str, as_json: bool, tolerance: str, preset_name: str | N
     from pathlib import Path
 
     if output:
-        if Path(output).suffix.lower() not in (".mp4", ".mov", ".mkv", ".m4v"):
+        if not is_video_path(output):
             raise InputError(f"-o {output}: use .mp4, .mov, .mkv or .m4v for the corrected copy")
         check_output(output, [input_path], overwrite)
     if report:

@@ -13,7 +13,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from pipeline.delivery import rules
 from pipeline.errors import InputError, StageError
+from pipeline.files import VIDEO_EXTENSIONS
 
 # (most audio-early ms, most audio-late ms as a negative number); + = audio leads.
 TOLERANCES: dict[str, tuple[float, float]] = {
@@ -21,10 +23,7 @@ TOLERANCES: dict[str, tuple[float, float]] = {
     "ebu": (40.0, -60.0),  # EBU R37
     "atsc": (15.0, -45.0),  # ATSC IS-191
 }
-LOUDNESS_TOLERANCE_LU = 1.0
 SILENT_GAP_S = 0.5
-CODEC_NAMES = {"libx264": "h264", "libx265": "hevc", "libvpx-vp9": "vp9", "libaom-av1": "av1",
-               "libsvtav1": "av1", "prores_ks": "prores", "h264_nvenc": "h264", "hevc_nvenc": "hevc"}
 
 
 @dataclass
@@ -100,37 +99,36 @@ def structure_checks(info: Any, preset: Any = None) -> tuple[list[Check], float 
 
 
 def delivery_checks(info: Any, loud: Any, preset: Any) -> list[Check]:
-    """A rendered file against a platform preset's rules."""
+    """A rendered file against a platform preset's rules (pipeline.delivery.rules)."""
     checks: list[Check] = []
     if info.video:
         v = info.video[0]
         w, h = v.display_size
-        checks.append(Check("resolution", (w, h) == (preset.width, preset.height),
+        checks.append(Check("resolution", rules.picture_size_ok((w, h), (preset.width, preset.height)),
                             f"{w}x{h} (preset {preset.width}x{preset.height})"))
-        checks.append(Check("frame_rate", v.fps <= preset.max_fps,
+        checks.append(Check("frame_rate", rules.frame_rate_ok(v.fps, preset.max_fps),
                             f"{float(v.fps):.3f} fps (preset at most {float(preset.max_fps):g})"))
-        want = CODEC_NAMES.get(preset.video_codec, preset.video_codec)
-        checks.append(Check("video_codec", v.codec == want, f"{v.codec} (preset {want})"))
+        checks.append(Check("video_codec", rules.codec_ok(v.codec, preset.video_codec),
+                            f"{v.codec} (preset {rules.codec_name(preset.video_codec)})"))
         checks.append(Check("pixel_format", v.pix_fmt == preset.pix_fmt, f"{v.pix_fmt} (preset {preset.pix_fmt})"))
     if preset.max_duration:
         d = float(info.duration)
-        checks.append(Check("duration_limit", d <= preset.max_duration,
+        fps = info.video[0].fps if info.video else preset.max_fps
+        checks.append(Check("duration_limit", rules.duration_ok(d, preset.max_duration, fps),
                             f"{d:.2f} s (preset at most {preset.max_duration:g} s)"))
     if preset.max_size_mb:
-        mb = info.size_bytes / 1e6
-        checks.append(Check("size_limit", mb <= preset.max_size_mb,
-                            f"{mb:.1f} MB (preset at most {preset.max_size_mb:g} MB)"))
+        checks.append(Check("size_limit", rules.file_size_ok(info.size_bytes, preset.max_size_mb),
+                            f"{info.size_bytes / 1e6:.1f} MB (preset at most {preset.max_size_mb:g} MB)"))
     if info.audio and loud is not None:
         if preset.loudness_lufs is not None:
-            i = loud.integrated_lufs
-            ok = i is not None and abs(i - preset.loudness_lufs) <= LOUDNESS_TOLERANCE_LU
-            checks.append(Check("integrated_loudness", ok,
+            i, tol = loud.integrated_lufs, preset.loudness_tolerance_lu
+            checks.append(Check("integrated_loudness", rules.loudness_ok(i, preset.loudness_lufs, tol),
                                 ("silent" if i is None else f"{i:.1f} LUFS")
-                                + f" (preset {preset.loudness_lufs:g} ±{LOUDNESS_TOLERANCE_LU:g} LU)"))
+                                + f" (preset {preset.loudness_lufs:g} ±{tol:g} LU)"))
         if preset.true_peak_dbtp is not None:
             tp = loud.true_peak_dbtp
-            ok = tp is None or tp <= preset.true_peak_dbtp + 0.05
-            checks.append(Check("true_peak", ok, ("none" if tp is None else f"{tp:.1f} dBTP")
+            checks.append(Check("true_peak", rules.true_peak_ok(tp, preset.true_peak_dbtp),
+                                ("none" if tp is None else f"{tp:.1f} dBTP")
                                 + f" (preset at most {preset.true_peak_dbtp:g} dBTP)"))
     return checks
 
@@ -138,6 +136,7 @@ def delivery_checks(info: Any, loud: Any, preset: Any) -> list[Check]:
 def check_media(path: str, tolerance: str = "itu", preset: Any = None) -> dict[str, Any]:
     """Every check for one media file; the --json document (plus "sync" for the report)."""
     from pipeline.analysis.loudness import measure_file
+    from pipeline.delivery.provenance import read_credentials
     from stages.check.sync import SyncResult, measure_sync
     from pipeline.model.media import probe
 
@@ -177,6 +176,7 @@ def check_media(path: str, tolerance: str = "itu", preset: Any = None) -> dict[s
         "true_peak_dbtp": loud.true_peak_dbtp if loud else None,
         "duration_s": round(float(info.duration), 4),
         "checks": [c.to_dict() for c in checks],
+        "content_credentials": read_credentials(path).to_dict(),
         "sync": sync.to_dict(),
     }
 
@@ -241,6 +241,7 @@ def silent_gaps(tl: Any, min_gap: float = SILENT_GAP_S) -> list[tuple[Fraction, 
 def check_timeline(tl: Any, tolerance: str = "itu", preset: Any = None, where: str = "timeline",
                    max_sources: int = 12) -> dict[str, Any]:
     """Timeline checks, plus the offset of every distinct source that has sound."""
+    from pipeline.delivery.provenance import read_credentials
     from stages.check.sync import measure_sync
 
     tolerance_window(tolerance)
@@ -261,9 +262,9 @@ def check_timeline(tl: Any, tolerance: str = "itu", preset: Any = None, where: s
     if preset is not None:
         d = float(tl.duration)
         if preset.max_duration:
-            checks.append(Check("duration_limit", d <= preset.max_duration,
+            checks.append(Check("duration_limit", rules.duration_ok(d, preset.max_duration, tl.canvas.fps),
                                 f"{d:.2f} s (preset at most {preset.max_duration:g} s)"))
-        checks.append(Check("frame_rate", tl.canvas.fps <= preset.max_fps,
+        checks.append(Check("frame_rate", rules.frame_rate_ok(tl.canvas.fps, preset.max_fps),
                             f"{float(tl.canvas.fps):.3f} fps (preset at most {float(preset.max_fps):g}; export caps it)"))
     return {
         "input": where,
@@ -279,6 +280,7 @@ def check_timeline(tl: Any, tolerance: str = "itu", preset: Any = None, where: s
         "duration_s": round(float(tl.duration), 4),
         "cuts_s": [round(float(c), 4) for c in tl.cut_times()],
         "checks": [c.to_dict() for c in checks],
+        "content_credentials": {src: read_credentials(src).to_dict() for src in tl.sources() if Path(src).is_file()},
         "sources": syncs,
     }
 
@@ -290,8 +292,7 @@ def fix_offset(path: str, offset_ms: float, output: str | Path) -> Path:
     is re-encoded (a shift finer than one codec frame needs new samples)."""
     from pipeline.files import atomic_output
     from pipeline.model.media import probe
-    from pipeline.ffmpeg import run_ffmpeg
-    from pipeline.ffmpeg import ffmpeg_exe
+    from pipeline.ffmpeg import media_path, preamble, run_ffmpeg
 
     info = probe(path)
     if not info.has_video or not info.has_audio:
@@ -308,10 +309,10 @@ def fix_offset(path: str, offset_ms: float, output: str | Path) -> Path:
     chain = f"{shift},apad,atrim=end={vdur:.6f}"
     out = Path(output)
     ext = out.suffix.lower()
-    codec = ["-c:a", "aac", "-b:a", "192k"] if ext in (".mp4", ".m4v", ".mov", ".mkv", "") else []
+    codec = ["-c:a", "aac", "-b:a", "192k"] if ext in (*VIDEO_EXTENSIONS, "") else []
     with atomic_output(out) as tmp:
-        argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-progress", "pipe:1", "-y", "-i", str(path),
+        argv = [*preamble(progress=True), "-i", media_path(path),
                 "-map", "0:v:0", "-map", "0:a:0", "-c:v", "copy", "-af", chain, *codec,
-                "-ar", str(sr), "-map_metadata", "0", str(tmp)]
+                "-ar", str(sr), "-map_metadata", "0", media_path(tmp)]
         run_ffmpeg(argv, duration=vdur, label="fix")
     return out

@@ -7,35 +7,17 @@ from __future__ import annotations
 
 import base64
 import html
-import re
-import subprocess
 from pathlib import Path
 from typing import Any, Sequence
 
-from pipeline.ffmpeg import ffmpeg_exe
+from pipeline.ffmpeg import ebur128, media_path
 
 W, H = 760, 150
 
 
 def loudness_curve(path: str) -> list[tuple[float, float | None, float | None]]:
     """(t, momentary LUFS, short-term LUFS) every 100 ms, from ffmpeg's ebur128 log."""
-    argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-vn",
-            "-af", "ebur128=framelog=info", "-f", "null", "-"]
-    proc = subprocess.run(argv, capture_output=True, text=True, errors="replace", stdin=subprocess.DEVNULL)
-    rows = []
-    pat = re.compile(r"t:\s*([\d.]+)\s+TARGET:.*?M:\s*(-?[\d.]+|-inf|nan)\s+S:\s*(-?[\d.]+|-inf|nan)")
-    for line in proc.stderr.splitlines():
-        m = pat.search(line)
-        if m:
-            def num(s: str) -> float | None:
-                try:
-                    x = float(s)
-                except ValueError:
-                    return None
-                return x if x > -70 else None
-
-            rows.append((float(m.group(1)), num(m.group(2)), num(m.group(3))))
-    return rows
+    return list(ebur128(["-i", media_path(path)], true_peak=False, per_frame=True, strict=False).frames)
 
 
 def _polyline(values: Sequence[float | None], lo: float, hi: float, x0: float = 0.0, x1: float = W,

@@ -13,7 +13,6 @@ Sign (ITU-R BT.1359): a positive offset means the sound is early (leads the pict
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Iterator
@@ -21,7 +20,6 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from pipeline.errors import RenderError
-from pipeline.ffmpeg import ffmpeg_exe
 
 AUDIO_SR = 16000
 AUDIO_HOP = 64  # 4 ms
@@ -64,41 +62,18 @@ class SyncResult:
 # ---- picture -----------------------------------------------------------------------------
 def gray_frames(path: str, width: int, height: int, threads: int = 0,
                 fps: float | None = None) -> Iterator[np.ndarray]:
-    """Every frame as a tiny gray image (h, w) uint8, streamed from ffmpeg. Fast decode
-    flags: the loop filter only polishes detail that a 160 px image cannot show. With
-    `fps`, a variable-rate source is resampled to that constant rate first, so frame k
-    is at k / fps."""
-    vf = f"scale={width}:{height}:flags=fast_bilinear"
-    if fps:
-        vf = f"fps={fps}," + vf
-    argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-threads", str(threads),
-            "-skip_loop_filter", "all", "-flags2", "fast", "-i", path, "-map", "0:v:0", "-an", "-sn",
-            "-vf", vf, "-fps_mode", "passthrough",
-            "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]
-    size = width * height
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                            bufsize=size * 8)
-    assert proc.stdout is not None and proc.stderr is not None
-    err: list[bytes] = []
-    drain = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
-    drain.start()
+    """Every frame as a tiny gray image (h, w) uint8, streamed from ffmpeg with fast decode
+    flags (pipeline.analysis.frames.read_frames, `fast`). With `fps`, a variable-rate
+    source is resampled to that constant rate first, so frame k is at k / fps."""
+    from pipeline.analysis.frames import read_frames
+
     count = 0
-    try:
-        while True:
-            buf = proc.stdout.read(size)
-            if len(buf) < size:
-                break
-            count += 1
-            yield np.frombuffer(buf, dtype=np.uint8).reshape(height, width)
-    finally:
-        if proc.poll() is None and count and len(buf) == size:
-            proc.kill()  # the consumer stopped early
-        proc.stdout.close()
-        proc.wait()
-        drain.join(timeout=5)
+    for _, frame in read_frames(path, width=width, height=height, fps=fps, gray=True, fast=True,
+                                threads=threads):
+        count += 1
+        yield frame
     if count == 0:
-        text = b"".join(err).decode("utf-8", "replace").strip()
-        raise RenderError(f"{path}: could not decode frames for analysis", text[-800:])
+        raise RenderError(f"{path}: could not decode frames for analysis")
 
 
 def _spikes(x: np.ndarray, radius: int = 3) -> np.ndarray:

@@ -95,20 +95,18 @@ def _pick(tl: Timeline, which: Union[int, str]) -> int:
 def render_effect(source: str, start: float, end: float, fps: float, has_audio: bool, fn: Any, mode: str,
                   args: dict[str, Any], target: Any) -> None:
     """Write source[start:end] with fn applied to every frame, losslessly, to target."""
-    import os
+    from pipeline.ffmpeg import lend_to_moviepy, media_path
 
-    from pipeline.ffmpeg import ffmpeg_exe
-
-    os.environ.setdefault("IMAGEIO_FFMPEG_EXE", str(ffmpeg_exe()))
+    lend_to_moviepy()
     from moviepy import VideoFileClip
 
-    with VideoFileClip(source, audio=has_audio) as full:
+    with VideoFileClip(media_path(source), audio=has_audio) as full:
         part = full.subclipped(start, min(end, full.duration))
         if mode == "frame":
             out = part.image_transform(lambda frame: fn(frame, **args))
         else:
             out = part.transform(lambda get_frame, t: fn(get_frame, t, **args))
-        out.write_videofile(str(target), fps=fps, codec="libx264", preset="ultrafast",
+        out.write_videofile(media_path(target), fps=fps, codec="libx264", preset="ultrafast",
                             ffmpeg_params=["-crf", "0"], audio=has_audio, audio_codec="pcm_s16le",
                             logger=None)
 

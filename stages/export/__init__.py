@@ -31,6 +31,8 @@ class ExportParams(BaseModel):
     # "auto": the same when the timeline has word timings, otherwise a warning
     captions: Union[bool, Literal["auto"]] = False
     verify: bool = True
+    # content credentials: off, auto (sign when REELFORGE_C2PA_KEY/CERT are set), required
+    provenance: Literal["off", "auto", "required"] = "auto"
 
     @field_validator("presets")
     @classmethod
@@ -56,6 +58,17 @@ class ExportParams(BaseModel):
             except InputError as exc:
                 raise ValueError(str(exc).removeprefix("name ")) from None
         return value
+
+    @field_validator("provenance")
+    @classmethod
+    def _credentials(cls, value: str) -> str:
+        from pipeline.delivery.signing import check_mode
+        from pipeline.errors import InputError
+
+        try:
+            return check_mode(value)  # `required` without credentials fails before any work
+        except InputError as exc:
+            raise ValueError(str(exc).split(": ", 1)[1] if str(exc).startswith("--provenance") else str(exc)) from None
 
     @field_validator("thumbnail")
     @classmethod
@@ -109,6 +122,7 @@ class ExportStage:
             thumbnail_at=None if isinstance(thumb, bool) else Fraction(str(thumb)),
             captions=params.captions is True or (params.captions == "auto" and _has_words(tl, ctx)),
             verify=params.verify,
+            provenance=params.provenance,
         )
         outputs = export_timeline(tl, opts, ctx.reporter, inputs=ctx.options.get("inputs", []))
         if not ctx.dry_run:
@@ -154,11 +168,14 @@ def stem_of(path: str) -> str:
 @click.option("--captions", is_flag=True,
               help="Burn the voiceover's words into each output's safe area; write .srt and .vtt beside it.")
 @click.option("--no-verify", is_flag=True, help="Skip probing and checking the outputs after encoding.")
+@click.option("--provenance", type=click.Choice(["off", "auto", "required"]), default="auto", show_default=True,
+              help="Content credentials (C2PA): auto signs when REELFORGE_C2PA_KEY and REELFORGE_C2PA_CERT are "
+                   "set; required fails without them.")
 @click.option("--dry-run", is_flag=True, help="Show what would be written; encode nothing.")
 @handle_errors
 def command(input_path: str, presets: tuple[str, ...], out_dir: str, overwrite: bool, trim_to_limit: bool,
             encoder: str, speed: Optional[str], thumbnail: bool, thumbnail_at: Optional[float], captions: bool,
-            no_verify: bool, dry_run: bool) -> None:
+            no_verify: bool, provenance: str, dry_run: bool) -> None:
     """Render INPUT (a media file or .timeline.json) to one or more platform presets.
 
     All presets are encoded by one ffmpeg process (one decode), then each output is
@@ -169,6 +186,8 @@ def command(input_path: str, presets: tuple[str, ...], out_dir: str, overwrite: 
       reelforge export vert.timeline.json --preset tiktok --preset youtube-shorts -o out/
       reelforge export promo.timeline.json -p tiktok -p instagram-feed-square \\
           --captions --thumbnail -o out/
+      REELFORGE_C2PA_KEY=key.pem REELFORGE_C2PA_CERT=chain.pem \\
+          reelforge export seq.timeline.json -p tiktok --provenance required -o out/
     """
     from pipeline.run.stage import validate_params
     from pipeline.adapters.inputs import load_inputs
@@ -176,7 +195,7 @@ def command(input_path: str, presets: tuple[str, ...], out_dir: str, overwrite: 
     stage = ExportStage()
     raw = {"presets": list(presets), "dir": out_dir, "name": stem_of(input_path), "trim_to_limit": trim_to_limit,
            "encoder": encoder, "speed": speed, "thumbnail": thumbnail_at if thumbnail_at is not None else thumbnail,
-           "captions": captions, "verify": not no_verify}
+           "captions": captions, "verify": not no_verify, "provenance": provenance}
     params = validate_params(stage, raw, "option")
     tl = load_inputs([input_path])
     stage.apply(tl, params, StageContext(overwrite=overwrite, dry_run=dry_run, options={"inputs": [input_path]}))

@@ -39,6 +39,7 @@ class ExportOptions:
     captions: bool = False
     burn_captions: bool = True
     verify: bool = True
+    provenance: str = "auto"  # content credentials: off, auto or required
 
 
 @dataclass
@@ -53,6 +54,7 @@ class Output:
     sidecars: list[Path] = field(default_factory=list)
 
     verified: str = ""  # "ok", "ok with warnings", or "" when not verified
+    seal: Any = None  # signs the file before its rename; .plan is the manifest it writes
 
     def entries(self) -> list[dict[str, Any]]:
         """StageContext.outputs entries: the video, then its cover and caption files."""
@@ -153,7 +155,10 @@ def export_timeline(tl: Timeline, opts: ExportOptions, reporter: Reporter | None
     from pipeline.render.graph import OutputJob
     from pipeline.render.multi import render_jobs
 
+    from pipeline.delivery.signing import signing_key
+
     reporter = reporter or default_reporter()
+    key = signing_key(opts.provenance)  # before any work: `required` without credentials is bad input
     outputs = plan_outputs(tl, opts, reporter)
     sources = {Path(p).resolve() for p in inputs} | {Path(src).resolve() for src in tl.sources()}
     for out in outputs:
@@ -162,6 +167,7 @@ def export_timeline(tl: Timeline, opts: ExportOptions, reporter: Reporter | None
                 raise InputError(f"{p}: is also an input; choose another output folder or name")
             if p.exists() and not opts.overwrite and not written_by_us(p):
                 raise InputError(f"{p}: already exists (use --overwrite to replace it)")
+    _plan_credentials(outputs, opts, key, reporter)
     if opts.dry_run:
         for out in outputs:
             s = out.settings
@@ -172,7 +178,7 @@ def export_timeline(tl: Timeline, opts: ExportOptions, reporter: Reporter | None
     with tempfile.TemporaryDirectory(prefix="reelforge-export-") as tmp:
         jobs = []
         for i, out in enumerate(outputs):
-            job = OutputJob(out.tl, out.settings, out.path)
+            job = OutputJob(out.tl, out.settings, out.path, seal=out.seal)
             if opts.captions and opts.burn_captions:
                 from pipeline.delivery.captions import build_overlay, caption_strip
 
@@ -185,9 +191,30 @@ def export_timeline(tl: Timeline, opts: ExportOptions, reporter: Reporter | None
     return outputs
 
 
+_UNSIGNED_SAID: list[bool] = []
+
+
+def _plan_credentials(outputs: list[Output], opts: ExportOptions, key: Any, reporter: Reporter) -> None:
+    """Each output's signing step and manifest; without credentials, say once per process
+    that outputs are unsigned."""
+    from pipeline.delivery.manifest import sealer
+
+    if key is None:
+        if opts.provenance == "auto" and not _UNSIGNED_SAID:
+            _UNSIGNED_SAID.append(True)
+            reporter.warn("export: outputs are unsigned: no content credentials without REELFORGE_C2PA_KEY and "
+                          "REELFORGE_C2PA_CERT (see docs/provenance.md; --provenance off silences this)")
+        return
+    notes = ["captions burned in"] if opts.captions and opts.burn_captions else []
+    for out in outputs:
+        out.seal = sealer(out.tl, key, out.path.name, out.settings.width, out.settings.height, notes=notes)
+    if opts.dry_run:
+        reporter.info(f"would sign content credentials as {key.subject}")
+
+
 def finish(outputs: list[Output], opts: ExportOptions, reporter: Reporter) -> None:
     """Sidecars, covers and verification for rendered outputs."""
-    from pipeline.delivery.verify import print_reports, verify_output
+    from pipeline.delivery.verify import report_table, verify_output
 
     if opts.captions:
         from pipeline.delivery.captions import write_sidecars
@@ -213,7 +240,14 @@ def finish(outputs: list[Output], opts: ExportOptions, reporter: Reporter) -> No
     reports = [verify_output(out.path, out.preset.name, out.settings, out.tl.duration,
                              out.preset.max_size_mb, out.preset.max_duration,
                              out.preset.loudness_tolerance_lu, out.loudness_planned) for out in outputs]
-    print_reports(reports)
+    for out, report in zip(outputs, reports):
+        if out.seal is not None:
+            from pipeline.delivery.manifest import check_manifest
+            from pipeline.delivery.verify import Check
+
+            ok, expected, actual = check_manifest(out.path, out.seal.plan)
+            report.checks.append(Check("credentials", expected, actual, "pass" if ok else "fail"))
+    reporter.table(*report_table(reports))
     for out, report in zip(outputs, reports):
         warned = any(c.status == "warn" for c in report.checks)
         out.verified = ("ok with warnings" if warned else "ok") if report.ok else "failed"

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.cli.kit import check_output, handle_errors
 from pipeline.errors import InputError
+from pipeline.files import is_video_path
 from pipeline.run.stage import StageContext
 from pipeline.model.timeline import Timeline
 
@@ -176,11 +177,21 @@ class GenerateStage:
             clip = clip_from_media(path, clip_id=shot.id)
             clip.label = shot.id
             clips.append(clip)
-            tl.provenance.append({"shot": shot.id, **provenance})
+            tl.provenance.append({"shot": shot.id, **provenance, "source": str(path),
+                                  "credentials": credentials_note(path)})
         return append_clips(tl, clips)
 
 
 STAGE = GenerateStage
+
+
+def credentials_note(clip: Any) -> dict[str, Any]:
+    """What the delivered clip's own content credentials say (Sora signs its outputs)."""
+    from pipeline.delivery.provenance import read_credentials
+
+    creds = read_credentials(clip)
+    return {"state": creds.state, "claim_generator": creds.claim_generator, "signer": creds.signer,
+            "ai_generated": creds.ai_generated}
 
 
 @click.command("generate")
@@ -229,7 +240,7 @@ def command(provider: str, model: str | None, prompt: str, duration: float | Non
 
     reporter = default_reporter()
     out = check_output(output, [p for p in (image, image_tail) if p], overwrite)
-    if out.suffix.lower() not in (".mp4", ".mov", ".mkv", ".m4v"):
+    if not is_video_path(out):
         raise InputError(f"-o {out}: unsupported output type '{out.suffix or '(none)'}'; the clip is a video (.mp4)")
     if not dry_run:
         from pipeline.files import check_writable

@@ -10,6 +10,7 @@ import click
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipeline.cli.kit import check_output, handle_errors, inputs_argument, output_option
+from pipeline.files import is_video_path
 from pipeline.run.outputs import OUTPUT
 from pipeline.run.stage import StageContext
 from pipeline.model.timeline import Timeline
@@ -123,7 +124,7 @@ def command(inputs: tuple[str, ...], aspect: str, mode: str, path_out: str | Non
     for flag, value in (("--path-out", path_out), ("--preview", preview)):
         if value is None:
             continue
-        if flag == "--preview" and not value.lower().endswith((".mp4", ".mov", ".mkv", ".m4v")):
+        if flag == "--preview" and not is_video_path(value):
             raise InputError(f"--preview {value}: must be a video file (.mp4, .mov, .mkv)")
         resolved = str(check_output(value, inputs, overwrite, flag=flag).resolve())
         if resolved in taken:

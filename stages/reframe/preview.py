@@ -16,7 +16,7 @@ def build_preview_argv(tl: Timeline, out: Path) -> list[str]:
     """One ffmpeg command writing the preview of every clip to `out`."""
     import ffmpeg
 
-    from pipeline.ffmpeg import ffmpeg_exe
+    from pipeline.ffmpeg import graph_argv, media_path
     from pipeline.render.crop import fit_linear_pieces, linear_expression
 
     first = tl.video[0]
@@ -28,7 +28,7 @@ def build_preview_argv(tl: Timeline, out: Path) -> list[str]:
         kwargs = {"t": seconds_arg(clip.source_duration)}
         if clip.in_point > 0:
             kwargs["ss"] = seconds_arg(clip.in_point)
-        v = ffmpeg.input(clip.source, **kwargs).video.filter("setpts", "PTS-STARTPTS").filter("fps", fps=fps)
+        v = ffmpeg.input(media_path(clip.source), **kwargs).video.filter("setpts", "PTS-STARTPTS").filter("fps", fps=fps)
         if clip.crop is not None:
             w, h = clip.crop.window_size
             start = float(clip.in_point)
@@ -47,10 +47,9 @@ def build_preview_argv(tl: Timeline, out: Path) -> list[str]:
              .filter("pad", size_w, size_h, "(ow-iw)/2", "(oh-ih)/2").filter("setsar", "1"))
         parts.append(v)
     v = ffmpeg.concat(*parts, v=1, a=0) if len(parts) > 1 else parts[0]
-    node = ffmpeg.output(v, str(out), vcodec="libx264", preset="veryfast", crf=23, pix_fmt="yuv420p",
+    node = ffmpeg.output(v, media_path(out), vcodec="libx264", preset="veryfast", crf=23, pix_fmt="yuv420p",
                          movflags="+faststart", f="mp4")
-    node = node.global_args("-hide_banner", "-nostdin", "-v", "error", "-progress", "pipe:1", "-nostats")
-    return node.overwrite_output().compile(cmd=ffmpeg_exe())
+    return graph_argv(node, progress=True)
 
 
 def render_preview(tl: Timeline, out: Path, reporter: Reporter | None = None) -> Path:

@@ -187,7 +187,7 @@ def command(inputs: tuple[str, ...], output: str, transitions: tuple[str, ...], 
     """
     from pathlib import Path
 
-    from pipeline.cli.kit import check_output, emit, refuse_source_as_output
+    from pipeline.cli.kit import check_output, emit, refuse_source_as_output, require_render_path
     from pipeline.errors import InputError
     from pipeline.run.stage import validate_params
     from pipeline.model.clips import is_timeline_path
@@ -195,9 +195,8 @@ def command(inputs: tuple[str, ...], output: str, transitions: tuple[str, ...], 
 
     out = check_output(output, [*inputs, *([snap_to_beats] if snap_to_beats else [])], overwrite)
     rendered = not is_timeline_path(out)
-    if rendered and out.suffix.lower() not in (".mp4", ".mov", ".mkv", ".m4v"):
-        raise InputError(f"-o {out}: unsupported output type '{out.suffix or '(none)'}'; "
-                         "use .timeline.json, .mp4, .mov or .mkv")
+    if rendered:
+        require_render_path(out)
     from pipeline.render.transitions import parse_transition
 
     for text in transitions:
@@ -219,7 +218,10 @@ def command(inputs: tuple[str, ...], output: str, transitions: tuple[str, ...], 
         refuse_source_as_output(tl, out)
         reason = why_not_stream_copy(tl)
         if reason is None:
-            stream_copy(tl, out)
+            from pipeline.delivery.manifest import output_sealer
+
+            seal = output_sealer(tl, out, tl.canvas.width, tl.canvas.height, transcoded=False)
+            stream_copy(tl, out, seal=seal)
             click.echo(f"wrote {out} by stream copy (no re-encode, packets unchanged)", err=True)
             return
         click.echo(f"re-encoding: {reason}", err=True)

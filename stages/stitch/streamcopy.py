@@ -12,7 +12,9 @@ import os
 import tempfile
 from fractions import Fraction
 from pathlib import Path
+from typing import Callable
 
+from pipeline.ffmpeg import media_path
 from pipeline.progress import Reporter
 from pipeline.model.timeline import Timeline
 
@@ -30,7 +32,7 @@ def _stream_signature(path: str) -> tuple[tuple, tuple | None]:
     if len(info.video) != 1 or len(info.audio) > 1:
         return ("streams", len(info.video), len(info.audio)), None
     v = info.v
-    with av.open(path) as c:
+    with av.open(media_path(path)) as c:
         vs = c.streams.video[0]
         extradata = bytes(vs.codec_context.extradata or b"")
         profile = vs.codec_context.profile
@@ -90,28 +92,29 @@ def concat_list(paths: list[str]) -> str:
     """The concat demuxer's list: one `file '...'` line per path, quotes escaped."""
     lines = ["ffconcat version 1.0"]
     for p in paths:
-        quoted = os.path.abspath(p).replace("'", "'\\''")
+        quoted = media_path(p).replace("'", "'\\''")
         lines.append(f"file '{quoted}'")
     return "\n".join(lines) + "\n"
 
 
-def stream_copy(tl: Timeline, output: Path, reporter: Reporter | None = None) -> Path:
-    """Write the clips one after another into `output` without re-encoding, atomically."""
+def stream_copy(tl: Timeline, output: Path, reporter: Reporter | None = None,
+                seal: Callable[[Path], None] | None = None) -> Path:
+    """Write the clips one after another into `output` without re-encoding, atomically;
+    `seal` finishes the file (signs it) before the rename."""
     from pipeline.files import atomic_output
-    from pipeline.ffmpeg import ffmpeg_exe
-    from pipeline.ffmpeg import run_ffmpeg
+    from pipeline.ffmpeg import preamble, run_ffmpeg
 
     listing = concat_list([c.source for c in tl.video])
     fd, list_path = tempfile.mkstemp(prefix="reelforge-concat-", suffix=".txt")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(listing)
-        with atomic_output(output) as tmp:
-            argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-progress", "pipe:1", "-nostats",
-                    "-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", list_path, "-map", "0", "-c", "copy"]
+        with atomic_output(output, seal) as tmp:
+            argv = [*preamble(progress=True), "-f", "concat", "-safe", "0", "-auto_convert", "0",
+                    "-i", media_path(list_path), "-map", "0", "-c", "copy"]
             if output.suffix.lower() in (".mp4", ".mov", ".m4v"):
                 argv += ["-movflags", "+faststart"]
-            argv += ["-y", str(tmp)]
+            argv.append(media_path(tmp))
             run_ffmpeg(argv, float(tl.duration), label="stream copy", reporter=reporter)
     finally:
         os.unlink(list_path)

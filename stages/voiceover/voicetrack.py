@@ -101,9 +101,9 @@ def pydub() -> Any:
         warnings.simplefilter("ignore", RuntimeWarning)  # "couldn't find ffmpeg": set below
         warnings.simplefilter("ignore", DeprecationWarning)  # audioop, inside pydub
         import pydub as module
-    from pipeline.ffmpeg import ffmpeg_exe
+    from pipeline.ffmpeg import lend_to_pydub
 
-    module.AudioSegment.converter = ffmpeg_exe()
+    lend_to_pydub(module)
     return module
 
 
