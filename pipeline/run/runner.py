@@ -186,8 +186,11 @@ def check_force(specs: list[PipelineSpec], force: Iterable[str]) -> None:
 
 
 def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (), use_cache: bool = True,
-             quiet: bool = False, live: bool | None = None, **options: Any) -> RunResult:
-    """Run one spec's steps over its timeline, serving unchanged steps from the cache."""
+             quiet: bool = False, live: bool | None = None, start: Timeline | None = None,
+             **options: Any) -> RunResult:
+    """Run one spec's steps over its timeline, serving unchanged steps from the cache.
+    `start`: the spec's initial timeline, whose outputs the caller has already checked
+    (run_file_results checks every variant's before the first runs)."""
     from pipeline.run.view import Row, run_display
 
     force = list(force)
@@ -199,8 +202,9 @@ def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (
                        options={k: v for k, v in options.items() if v is not None})
     started = time.monotonic()
     result = RunResult(name=spec.name, variant=spec.variant, timeline=empty_timeline())
-    tl: Timeline | None = initial_timeline(spec)
-    check_outputs(spec, tl, overwrite)  # every file any step writes, before any step runs
+    tl: Timeline | None = start if start is not None else initial_timeline(spec)
+    if start is None:
+        check_outputs(spec, tl, overwrite)  # every file any step writes, before any step runs
     with view:
         data = tl.to_dict()  # the current timeline as JSON; `tl` is built from it only when needed
         upstream = _sha(data)
@@ -310,13 +314,14 @@ def run_file_results(path: str | Path, dry_run: bool = False, *, force: Iterable
     specs = load_specs(path, variants, variables)
     force = list(force)
     check_force(specs, force)
-    for spec in specs:  # the whole run's outputs are decided before any variant runs
-        check_outputs(spec, initial_timeline(spec), bool(options.get("overwrite")))
+    starts = [initial_timeline(spec) for spec in specs]
+    for spec, start in zip(specs, starts):  # the whole run's outputs are decided before any variant runs
+        check_outputs(spec, start, bool(options.get("overwrite")))
     results: list[RunResult] = []
     try:
-        for spec in specs:
+        for spec, start in zip(specs, starts):
             results.append(run_spec(spec, dry_run=dry_run, force=force, use_cache=use_cache, quiet=quiet,
-                                    live=live, **options))
+                                    live=live, start=start, **options))
     except InputError:
         raise  # bad input: the one error line, no summary of a run that did not happen
     except BaseException:
