@@ -29,6 +29,20 @@ if TYPE_CHECKING:
 
 STDERR_TAIL_LINES = 12
 
+# ffmpeg processes started by run_ffmpeg that are still running (stop_running ends them).
+_RUNNING: set[subprocess.Popen] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def stop_running() -> None:
+    """Kill every ffmpeg process run_ffmpeg started that is still running (an interrupted
+    run stopping its worker threads' renders); each caller then cleans up after itself."""
+    with _RUNNING_LOCK:
+        procs = list(_RUNNING)
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+
 
 @functools.lru_cache(maxsize=None)
 def ffmpeg_exe() -> str:
@@ -143,6 +157,8 @@ def run_ffmpeg(
         text=True,
         errors="replace",
     )
+    with _RUNNING_LOCK:
+        _RUNNING.add(proc)
 
     def drain() -> None:
         assert proc.stderr is not None
@@ -176,6 +192,9 @@ def run_ffmpeg(
         proc.wait()
         t.join(timeout=5)
         raise
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(proc)
 
 
 def run_ffmpeg_quiet(argv: Sequence[str], what: str = "ffmpeg", timeout: float | None = None) -> bytes:

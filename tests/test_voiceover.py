@@ -259,7 +259,7 @@ def test_500_is_retried_then_gives_up(tmp_path: Path, monkeypatch: pytest.Monkey
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     oops = (500, {"Retry-After": "0"}, b'{"error": {"message": "server exploded"}}')
-    with ScriptedServer([oops, (200, {}, _wav_bytes(tmp_path))]) as srv:
+    with ScriptedServer([oops, (200, {"content-type": "audio/wav"}, _wav_bytes(tmp_path))]) as srv:
         monkeypatch.setenv("OPENAI_BASE_URL", srv.url + "/v1")
         assert synthesize("Once more.", provider="openai").path.exists()
     assert len(srv.received) == 2

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.delivery.presets import Preset
+from pipeline.render.fonts import font as _font, wrap  # noqa: F401 (wrap is used here and by callers)
 from pipeline.model.timeline import Timeline, Word
 
 # A cue ends at a pause this long, or after sentence-ending punctuation.
@@ -63,30 +64,8 @@ def font_size(preset: Preset) -> int:
     return max(12, round(min(preset.width, preset.height) * 0.06))
 
 
-def _font(size: int) -> Any:
-    from PIL import ImageFont
-
-    try:
-        import font_roboto
-
-        return ImageFont.truetype(font_roboto.RobotoBold, size)
-    except (ImportError, OSError):
-        return ImageFont.load_default(size=size)
-
-
 def _text_width(font: Any, text: str) -> float:
     return font.getlength(text)
-
-
-def wrap(words: list[str], font: Any, max_width: float) -> list[list[str]]:
-    """Greedy line breaking by measured width."""
-    lines: list[list[str]] = []
-    for word in words:
-        if lines and _text_width(font, " ".join(lines[-1] + [word])) <= max_width:
-            lines[-1].append(word)
-        else:
-            lines.append([word])
-    return lines
 
 
 def make_cues(words: list[Word], preset: Preset) -> list[Cue]:

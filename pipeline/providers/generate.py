@@ -8,25 +8,30 @@ folder; the file is probed and only then renamed into place.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-from pipeline.files import atomic_output
-from pipeline.errors import ProviderError, ReelforgeError, RenderError
-from pipeline.progress import Reporter, default_reporter
-from pipeline.files import cache_dir
+from pipeline.errors import InputError, ProviderError, ReelforgeError, RenderError
 from pipeline.ffmpeg import media_path, preamble, run_ffmpeg_quiet
+from pipeline.files import atomic_output, cache_dir, write_cache_file
+from pipeline.progress import Reporter, default_reporter
+from pipeline.providers import cancel
 from pipeline.providers.base import JobOptions, VideoRequest
+from pipeline.providers.redaction import redact, scrub
 from pipeline.providers.registry import get_provider
 
 # Jobs in flight at once per provider. Kling counts concurrent tasks per account (the
 # resource pack sets the limit); local renders on this machine's CPU.
 DEFAULT_LIMITS = {"local": 1, "sora": 2, "kling": 3}
+
+CLEANUP_WAIT = 15.0  # seconds an interrupted run waits for each worker to clean up
 
 _DIGEST_LOCKS: dict[str, threading.Lock] = {}
 _DIGEST_LOCKS_GUARD = threading.Lock()
@@ -49,37 +54,97 @@ def _digest_lock(digest: str) -> threading.Lock:
         return _DIGEST_LOCKS.setdefault(digest, threading.Lock())
 
 
+@contextlib.contextmanager
+def _request_lock(provider_name: str, digest: str, reporter: Reporter) -> Iterator[None]:
+    """Hold this request for this process and against every other reelforge process on the
+    machine (an fcntl lock on a file beside the job records): a second run of the same
+    request waits for the first's job and then shares its clip instead of paying again."""
+    from pipeline.providers.jobs import jobs_dir
+
+    with _digest_lock(digest):
+        path = jobs_dir() / f"{provider_name}-{digest}.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            told = False
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if not told:
+                        reporter.info(f"{provider_name}: another reelforge process is generating this "
+                                      "shot; waiting for it to share its clip")
+                        told = True
+                    cancel.pause(0.1)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+
+class _RedactingReporter(Reporter):
+    """Passes messages and progress labels on with every secret masked: providers show
+    server-supplied text (job ids, statuses) that a hostile or buggy server may fill with
+    the caller's credentials."""
+
+    def __init__(self, inner: Reporter) -> None:
+        self._inner = inner
+        self.quiet = inner.quiet
+
+    def info(self, message: str) -> None:
+        self._inner.info(redact(message))
+
+    def warn(self, message: str) -> None:
+        self._inner.warn(redact(message))
+
+    def task(self, label: str, total: float):  # noqa: ANN201 - a context manager of a Task
+        return self._inner.task(redact(label), total)
+
+    def table(self, title: str, columns: Any, rows: Any) -> None:
+        self._inner.table(redact(title), columns, [[scrub(c) for c in row] for row in rows])
+
+    def shots(self, shots: list[str]):  # noqa: ANN201
+        return self._inner.shots(shots)
+
+
 def generate_clip(
     req: VideoRequest, provider_name: str, reporter: Reporter | None = None, use_cache: bool = True,
     poll_interval: float | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Return (path of the clip in the cache, provenance). A repeated request costs nothing;
-    an interrupted remote job is resumed rather than submitted again."""
+    an interrupted remote job is resumed rather than submitted again, and a second process
+    asking for the same request at the same time waits for the first and shares its job."""
     from pipeline.model.media import probe
     from pipeline.providers.jobs import close_job, load_job
 
-    reporter = reporter or default_reporter()
+    reporter = _RedactingReporter(reporter or default_reporter())
     digest = req.digest(provider_name)
     target = generated_dir() / f"{digest}.mp4"
     meta_path = target.with_suffix(".json")
-    with _digest_lock(digest):
+    with _request_lock(provider_name, digest, reporter):
         if use_cache and target.exists() and meta_path.exists():
             return target, json.loads(meta_path.read_text())
+        cancel.check()
         provider = get_provider(provider_name)
         options = JobOptions(poll_interval=poll_interval, request_digest=digest)
-        with atomic_output(target) as tmp:
-            provenance = provider.generate(req, tmp, reporter, options)
-            try:
-                info = probe(tmp)
-            except Exception as exc:  # noqa: BLE001
-                raise ProviderError(f"{provider_name}: the delivered clip is not readable media ({exc})") from None
-            if not info.video:
-                raise ProviderError(f"{provider_name}: the delivered clip has no video stream")
-            v = info.video[0]
-            if (v.width, v.height) != (req.width, req.height):
-                reporter.warn(f"{provider_name}: asked for {req.width}x{req.height}, got {v.width}x{v.height}")
-        provenance = {**provenance, **generation_facts(req, target), "request": digest}
-        meta_path.write_text(json.dumps(provenance, indent=2))
+        try:
+            with atomic_output(target) as tmp:
+                provenance = provider.generate(req, tmp, reporter, options)
+                cancel.check()
+                try:
+                    info = probe(tmp)
+                except Exception as exc:  # noqa: BLE001
+                    raise ProviderError(f"{provider_name}: the delivered clip is not readable media "
+                                        f"({exc})") from None
+                if not info.video:
+                    raise ProviderError(f"{provider_name}: the delivered clip has no video stream")
+                v = info.video[0]
+                if (v.width, v.height) != (req.width, req.height):
+                    reporter.warn(f"{provider_name}: asked for {req.width}x{req.height}, got {v.width}x{v.height}")
+        except ReelforgeError as exc:
+            exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
+            raise
+        provenance = scrub({**provenance, **generation_facts(req, target), "request": digest})
+        write_cache_file(meta_path, json.dumps(provenance, indent=2))
         rec = load_job(provider_name, digest)
         if rec is not None:
             close_job(rec, "done")
@@ -102,9 +167,24 @@ def generation_facts(req: VideoRequest, clip: Path) -> dict[str, Any]:
     return facts
 
 
+# Containers `generate -o` writes: MP4 is what providers deliver; the others are remuxed.
+OUTPUT_FORMATS = {".mp4": None, ".m4v": None, ".mov": "mov", ".mkv": "matroska"}
+
+
 def copy_to(src: Path, dest: Path) -> Path:
+    """Write the clip at `dest` in the container its extension names (stream copy, no
+    re-encode); an extension outside OUTPUT_FORMATS is refused."""
+    suffix = dest.suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        raise InputError(f"-o {dest}: unsupported output type '{dest.suffix or '(none)'}'; "
+                         f"use {', '.join(OUTPUT_FORMATS)}")
+    fmt = OUTPUT_FORMATS[suffix]
     with atomic_output(dest) as tmp:
-        shutil.copyfile(src, tmp)
+        if fmt is None:
+            shutil.copyfile(src, tmp)
+        else:
+            run_ffmpeg_quiet([*preamble(), "-i", media_path(src), "-map", "0", "-c", "copy", "-f", fmt,
+                              media_path(tmp)], what=f"-o {dest}")
     return dest
 
 
@@ -166,6 +246,7 @@ def generate_shots(
     running finish (they are paid for, and their clips are cached); then the first error
     is raised."""
     reporter = reporter or default_reporter()
+    cancel.reset()
     lim = provider_limits(limits)
     sems = {name: threading.BoundedSemaphore(n) for name, n in lim.items()}
     results: dict[str, tuple[Path, dict[str, Any]]] = {}
@@ -202,11 +283,21 @@ def generate_shots(
         threads = [threading.Thread(target=work, args=(j,), name=f"shot-{j.id}", daemon=True) for j in jobs]
         for t in threads:
             t.start()
-        # join with a timeout so Ctrl-C reaches this thread; the job records stay behind
-        # and the next run resumes them.
-        while any(t.is_alive() for t in threads):
+        # join with a timeout so Ctrl-C (and SIGTERM, which the CLI turns into the same)
+        # reaches this thread. Then every worker is told to stop and is waited for, so that
+        # it removes its partial file and no ffmpeg outlives the run; the job records stay
+        # behind and the next run resumes them.
+        try:
+            while any(t.is_alive() for t in threads):
+                for t in threads:
+                    t.join(timeout=0.2)
+        except BaseException:
+            cancel.cancel()
             for t in threads:
-                t.join(timeout=0.2)
+                t.join(timeout=CLEANUP_WAIT)
+            raise
+        finally:
+            cancel.reset()
     for job in jobs:
         exc = errors.get(job.id)
         if exc is not None and not isinstance(exc, _Skipped):

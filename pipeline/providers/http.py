@@ -4,7 +4,7 @@
   backoff, honouring `Retry-After` (seconds or an HTTP date); a provider may narrow what
   counts as retryable (a 429 that means "out of credit" must not be retried).
 - Secrets are registered with `register_secret()` and `redact()` removes every one of
-  them from any text that may reach the user: error messages, provenance, job records.
+  them from any text that may reach the user (see redaction.py).
 - `download()` streams a response body to a file in chunks.
 """
 
@@ -13,12 +13,13 @@ from __future__ import annotations
 import email.utils
 import os
 import random
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from pipeline.providers.cancel import check as check_cancelled, pause
 from pipeline.errors import ProviderError
+from pipeline.providers.redaction import redact, register_secret  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:  # httpx is imported lazily: the CLI must start fast
     import httpx
@@ -28,28 +29,6 @@ MAX_ATTEMPTS = 6
 BACKOFF_BASE = 1.0  # seconds; doubled per attempt, with jitter
 BACKOFF_CAP = 30.0
 RETRY_AFTER_CAP = 120.0
-
-_SECRETS: set[str] = set()
-_SECRETS_LOCK = threading.Lock()
-
-
-def register_secret(value: str | None) -> None:
-    """Remember a secret so that `redact` removes it wherever it would appear."""
-    if value and len(value) >= 4:
-        with _SECRETS_LOCK:
-            _SECRETS.add(value)
-
-
-def redact(text: Any) -> str:
-    """`text` as a string with every registered secret replaced by '***'."""
-    s = str(text)
-    with _SECRETS_LOCK:
-        secrets = sorted(_SECRETS, key=len, reverse=True)
-    for secret in secrets:
-        if secret in s:
-            s = s.replace(secret, "***")
-    return s
-
 
 def _backoff_base() -> float:
     try:
@@ -106,7 +85,7 @@ def request(
     label: str,
     retryable: Callable[["httpx.Response"], bool] = default_retryable,
     on_retry: Callable[[str], None] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] = pause,
     attempts: int = MAX_ATTEMPTS,
     max_wait: float = RETRY_AFTER_CAP,
     **kwargs: Any,
@@ -121,6 +100,7 @@ def request(
     attempt = 0
     while True:
         attempt += 1
+        check_cancelled()
         try:
             response = client.request(method, url, **kwargs)
         except httpx.TransportError as exc:
@@ -170,16 +150,17 @@ def download(
             with client.stream("GET", url, headers=headers or {}) as response:
                 if attempt < MAX_ATTEMPTS and default_retryable(response):
                     wait = backoff_delay(attempt, retry_after(response))
-                    time.sleep(wait)
+                    pause(wait)
                     continue
                 if response.status_code != 200:
                     response.read()
                     raise ProviderError(redact(f"{label}: download failed: HTTP {response.status_code} "
-                                               f"{response.text[:200]}"))
+                                               f"{redact(response.text, 200)}"))
                 total = int(response.headers.get("content-length") or 0) or None
                 written = 0
                 with open(dest, "wb") as fh:
                     for chunk in response.iter_bytes(1 << 16):
+                        check_cancelled()
                         fh.write(chunk)
                         written += len(chunk)
                         if progress:
@@ -190,7 +171,7 @@ def download(
         except httpx.TransportError as exc:
             if attempt >= MAX_ATTEMPTS:
                 raise ProviderError(redact(f"{label}: download failed ({exc.__class__.__name__}: {exc})")) from None
-            time.sleep(backoff_delay(attempt, None))
+            pause(backoff_delay(attempt, None))
 
 
 def json_or_none(response: "httpx.Response") -> Any:

@@ -4,7 +4,8 @@ A remote job is paid for when it is submitted. Its record (provider, job id, req
 hash, the API base it was sent to) is written to the cache *before* polling starts, so a
 run that is interrupted (Ctrl-C, a crash, a lost connection) and started again with the
 same request picks the same job up instead of submitting (and paying for) it twice.
-A record holds no secret: keys are never stored.
+A record holds no secret: no request headers, no keys, and every string in it (job ids and
+statuses come from the server, which may echo a credential) is redacted before it is written.
 """
 
 from __future__ import annotations
@@ -52,8 +53,22 @@ def load_job(provider: str, digest: str) -> JobRecord | None:
 
 def save_job(rec: JobRecord) -> None:
     """Write the record atomically (and durably: fsync before the rename)."""
+    from pipeline.providers.redaction import scrub
+
     p = _path(rec.provider, rec.request)
-    write_cache_file(p, json.dumps(asdict(rec), indent=2), durable=True)
+    data = scrub(asdict(rec))
+    data["base_url"] = public_url(data["base_url"])
+    write_cache_file(p, json.dumps(data, indent=2), durable=True)
+
+
+def public_url(url: str) -> str:
+    """The URL without a user:password@ part (a credential some users put in base URLs)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def close_job(rec: JobRecord, status: str) -> None:

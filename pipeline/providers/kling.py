@@ -23,11 +23,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from pipeline.providers.cancel import pause
 from pipeline.errors import InputError, ProviderError
 from pipeline.progress import Reporter
 from pipeline.providers.base import JobOptions, VideoRequest
 from pipeline.providers.http import download, json_or_none, make_client, redact, register_secret, request
-from pipeline.providers.jobs import JobRecord, close_job, load_job, save_job
+from pipeline.providers.jobs import JobRecord, close_job, load_job, public_url, save_job
 from pipeline.providers.sora import poll_interval
 
 DEFAULT_BASE = "https://api-singapore.klingai.com"
@@ -126,8 +127,8 @@ class KlingProvider:
     def _fail(self, response: Any, what: str) -> None:
         body = json_or_none(response)
         code = _code(response)
-        msg = redact((body or {}).get("message") if isinstance(body, dict) else response.text[:300])
-        rid = (body or {}).get("request_id") if isinstance(body, dict) else None
+        msg = redact((body or {}).get("message") if isinstance(body, dict) else response.text, 300)
+        rid = redact((body or {}).get("request_id"), 80) if isinstance(body, dict) else None
         tail = f" (code {code}: {msg}{'; request ' + str(rid) if rid else ''})"
         if code in AUTH_CODES or (code is None and response.status_code == 401):
             reason = AUTH_CODES.get(code or 1000)
@@ -199,7 +200,7 @@ class KlingProvider:
         warn = reporter.warn
         with make_client(self.base) as client:
             rec = load_job(self.name, digest)
-            if rec is not None and rec.base_url != self.base:
+            if rec is not None and rec.base_url != public_url(self.base):
                 rec = None
             if rec is not None and rec.job_id:
                 reporter.info(f"kling: resuming task {rec.job_id} (already submitted; not paying twice)")
@@ -231,7 +232,7 @@ class KlingProvider:
             download(cdn, videos[0]["url"], out, label=f"kling: download of {rec.job_id}")
         return {"provider": self.name, "model": req.model, "job_id": rec.job_id, "kind": rec.kind,
                 "prompt": req.prompt, "duration": req.duration, "mode": req.mode or "std",
-                "aspect": req.aspect, "sound": req.sound, "base_url": self.base}
+                "aspect": req.aspect, "sound": req.sound, "base_url": public_url(self.base)}
 
     def _find(self, client: Any, kind: str, external_id: str) -> str | None:
         r = request(client, "GET", f"/v1/videos/{kind}/{external_id}", label="kling: lookup",
@@ -266,7 +267,7 @@ class KlingProvider:
                 if not told:
                     warn("kling: the account's concurrent-task limit is reached; waiting for a free slot")
                     told = True
-                time.sleep(max(interval, 0.05))
+                pause(max(interval, 0.05))
         if not data.get("task_id"):
             raise ProviderError("kling: the submission was answered without a task_id")
         rec.job_id, rec.kind, rec.status = str(data["task_id"]), kind, "submitted"
@@ -299,4 +300,4 @@ class KlingProvider:
                 if time.monotonic() > deadline:
                     raise ProviderError(f"kling: task {rec.job_id} still {status} after {elapsed:.0f}s; "
                                         "run again to resume it")
-                time.sleep(interval)
+                pause(interval)

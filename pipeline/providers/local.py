@@ -1,6 +1,6 @@
 """The offline video provider: deterministic clips with the exact shape of the model they
 stand in for. A detailed background pans slowly, a subject (a face on a disc) moves across
-the frame, the prompt is shown as text (OpenCV's built-in Hershey fonts: no system fonts),
+the frame, the prompt is shown small at the top (Pillow with the shipped Roboto font: no system fonts),
 and kling-v2-6 with sound gets a sound bed whose ticks fall on the subject's bounces.
 """
 
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import random
 import tempfile
-import textwrap
 from pathlib import Path
 from typing import Any
 
 from pipeline.progress import Reporter
 from pipeline.timebase import fmt_fraction
+from pipeline.providers import cancel
 from pipeline.providers.base import VideoRequest
 from pipeline.providers.models import get_model
 
@@ -63,25 +63,38 @@ def _subject(size: int, rng: random.Random) -> Any:
     return img
 
 
-def _caption(text: str, w: int, h: int) -> Any:
-    """The prompt, wrapped, as white text with a dark outline on a transparent band."""
-    import cv2
-    import numpy as np
+# Where the prompt is drawn: small, centred, at the top inside every preset's safe zone
+# (the largest top margin of the shipped presets is 14 % of the height), and narrow enough
+# to survive a centred 9:16 or 1:1 crop of a landscape clip.
+PROMPT_TOP = 0.15
+PROMPT_MAX_LINES = 3
 
-    scale = max(0.6, min(w, h) / 720 * 1.1)
-    thickness = max(1, int(round(scale * 2)))
-    chars = max(16, int(w / (22 * scale)))
-    lines = textwrap.wrap(text, chars)[:3] or [""]
-    line_h = int(36 * scale)
-    band_h = line_h * len(lines) + int(20 * scale)
-    img = np.zeros((band_h, w, 4), dtype=np.uint8)
-    img[:, :, 3] = 110
+
+def prompt_overlay(text: str, w: int, h: int) -> tuple[Any, int, int]:
+    """The prompt as an RGBA image (Pillow, Roboto from font-roboto: any script the font
+    covers, never '?'), with the (x, y) where it goes on a w x h frame."""
+    from PIL import Image, ImageDraw
+
+    from pipeline.render.fonts import font as _font, wrap
+
+    size = max(12, round(min(w, h) * 0.035))
+    font = _font(size)
+    max_width = min(w * 0.88, min(w, h * 9 / 16) * 0.85)
+    lines = [" ".join(line) for line in wrap(text.split(), font, max_width)] or [""]
+    if len(lines) > PROMPT_MAX_LINES:
+        lines = lines[:PROMPT_MAX_LINES]
+        lines[-1] = lines[-1].rstrip(".,;: ") + "…"
+    pad, gap, stroke = round(size * 0.4), round(size * 0.25), max(1, size // 12)
+    line_h = size + gap
+    box_w = round(max(font.getlength(line) for line in lines)) + 2 * pad
+    box_h = line_h * len(lines) - gap + 2 * pad + stroke * 2
+    img = Image.new("RGBA", (box_w, box_h), (0, 0, 0, 96))
+    draw = ImageDraw.Draw(img)
     for i, line in enumerate(lines):
-        (tw, _), _ = cv2.getTextSize(line, cv2.FONT_HERSHEY_DUPLEX, scale, thickness)
-        org = ((w - tw) // 2, int(10 * scale) + line_h * (i + 1) - int(8 * scale))
-        cv2.putText(img, line, org, cv2.FONT_HERSHEY_DUPLEX, scale, (0, 0, 0, 255), thickness + 3, cv2.LINE_AA)
-        cv2.putText(img, line, org, cv2.FONT_HERSHEY_DUPLEX, scale, (255, 255, 255, 255), thickness, cv2.LINE_AA)
-    return img
+        x = (box_w - font.getlength(line)) / 2
+        draw.text((x, pad + i * line_h), line, font=font, fill=(255, 255, 255, 255), stroke_width=stroke,
+                  stroke_fill=(0, 0, 0, 255))
+    return img, (w - box_w) // 2, round(h * PROMPT_TOP)
 
 
 class LocalVideoProvider:
@@ -106,8 +119,8 @@ class LocalVideoProvider:
             cv2.imwrite(str(bg_path), bg)
             size = int(min(w, h) * 0.28) // 2 * 2
             cv2.imwrite(str(subj_path), _subject(size, rng))
-            cap = _caption(req.prompt, w, h)
-            cv2.imwrite(str(cap_path), cap)
+            cap, cap_x, cap_y = prompt_overlay(req.prompt, w, h)
+            cap.save(cap_path)
             r = fmt_fraction(fps)
             pan_x, pan_y = bg.shape[1] - w, bg.shape[0] - h
             direction = 1 if rng.random() < 0.5 else -1
@@ -122,7 +135,7 @@ class LocalVideoProvider:
             y_expr = "(H-h)*(0.35+0.2*abs(sin(PI*t)))"
             v = back.overlay(subj, x=x_expr, y=y_expr, format="auto")
             capin = ffmpeg.input(media_path(cap_path), loop=1, framerate=r, t=str(d))
-            v = v.overlay(capin, x=0, y=f"H-h-{int(h * 0.06)}").filter("format", "yuv420p")
+            v = v.overlay(capin, x=cap_x, y=cap_y).filter("format", "yuv420p")
             streams = [v]
             out_args: dict[str, Any] = {"c:v": "libx264", "preset": "veryfast", "crf": 20,
                                         "pix_fmt": "yuv420p", "r": r, "t": str(d),
@@ -135,6 +148,7 @@ class LocalVideoProvider:
                 streams.append(a)
                 out_args.update({"c:a": "aac", "b:a": "128k", "ar": 48000})
             node = ffmpeg.output(*streams, media_path(out), **out_args)
+            cancel.check()  # an interrupted run starts no new render
             run_ffmpeg(graph_argv(node, progress=True), float(d), label=f"local {req.model}", reporter=reporter)
         return {"provider": "local", "model": req.model, "seed": seed, "prompt": req.prompt,
                 "duration": d, "size": [w, h], "fps": fmt_fraction(fps), "sound": req.sound}

@@ -17,11 +17,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pipeline.providers.cancel import pause
 from pipeline.errors import InputError, ProviderError
 from pipeline.progress import Reporter
 from pipeline.providers.base import JobOptions, VideoRequest
 from pipeline.providers.http import download, json_or_none, make_client, redact, register_secret, request
-from pipeline.providers.jobs import JobRecord, close_job, load_job, save_job
+from pipeline.providers.jobs import JobRecord, close_job, load_job, public_url, save_job
 
 DEFAULT_BASE = "https://api.openai.com/v1"
 DEFAULT_POLL = 10.0
@@ -74,10 +75,10 @@ class SoraProvider:
         """Raise a clear error for a non-2xx answer."""
         body = json_or_none(response) or {}
         err = body.get("error") if isinstance(body, dict) else None
-        msg = (err.get("message") if isinstance(err, dict) else None) or response.text[:300] or response.reason_phrase
+        msg = (err.get("message") if isinstance(err, dict) else None) or response.text or response.reason_phrase
         code = err.get("code") if isinstance(err, dict) else None
         status = response.status_code
-        msg = redact(msg)
+        msg = redact(msg, 300)
         if status in (401, 403):
             raise InputError(f"OPENAI_API_KEY: rejected by {self.base} (HTTP {status}: {msg})")
         if status == 429 and code in ("insufficient_quota", "billing_hard_limit_reached"):
@@ -130,7 +131,7 @@ class SoraProvider:
         interval = poll_interval(options)
         with make_client(self.base) as client:
             rec = load_job(self.name, digest)
-            if rec is not None and rec.job_id and rec.base_url == self.base:
+            if rec is not None and rec.job_id and rec.base_url == public_url(self.base):
                 reporter.info(f"sora: resuming job {rec.job_id} (already submitted; not paying twice)")
             else:
                 video = self._submit(client, req, headers, reporter.warn)
@@ -145,7 +146,7 @@ class SoraProvider:
             download(client, f"/videos/{video_id}/content", out, label=r_label, headers=headers)
         return {"provider": self.name, "model": video.get("model", req.model), "job_id": video_id,
                 "prompt": req.prompt, "duration": req.duration, "size": [req.width, req.height],
-                "remix_of": req.remix_of, "base_url": self.base}
+                "remix_of": req.remix_of, "base_url": public_url(self.base)}
 
     def _poll(self, client: Any, video_id: str, headers: dict[str, str], interval: float,
               reporter: Reporter, rec: JobRecord) -> dict[str, Any]:
@@ -185,4 +186,4 @@ class SoraProvider:
                         wait = max(0.0, float(hint) / 1000)
                     except ValueError:
                         pass
-                time.sleep(wait)
+                pause(wait)

@@ -115,13 +115,32 @@ def _api_message(response: Any) -> str:
     try:
         body = response.json()
     except ValueError:
-        return redact(response.text.strip()[:200])
+        return redact(response.text.strip(), 200)
     if isinstance(body, dict):
         err = body.get("error") or body.get("detail") or body
         if isinstance(err, dict):
-            return redact(str(err.get("message") or err.get("status") or err)[:200])
-        return redact(str(err)[:200])
-    return redact(str(body)[:200])
+            return redact(str(err.get("message") or err.get("status") or err), 200)
+        return redact(str(err), 200)
+    return redact(str(body), 200)
+
+
+# The first bytes of each audio format the speech APIs are asked for.
+_AUDIO_MAGIC = (b"RIFF", b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2", b"OggS", b"fLaC")
+
+
+def audio_body(resp: Any, what: str) -> bytes:
+    """The audio a 200 answer carries, after checking it is audio (by its media type and
+    its first bytes): an error page or a JSON echo is a ProviderError and is never cached."""
+    ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not ctype.startswith("audio/"):
+        raise ProviderError(f"{what}: the server answered with {ctype or 'no media type'}, not audio "
+                            f"({redact(resp.text, 120) if ctype.startswith(('text/', 'application/json')) else 'binary'})")
+    data = resp.content
+    if not data:
+        raise ProviderError(f"{what}: the server returned no audio")
+    if not data.startswith(_AUDIO_MAGIC):
+        raise ProviderError(f"{what}: the answer says {ctype} but is not WAV, MP3, Ogg or FLAC audio")
+    return data
 
 
 def post_for_audio(
@@ -144,9 +163,7 @@ def post_for_audio(
                        attempts=SPEECH_ATTEMPTS, max_wait=SPEECH_MAX_WAIT,
                        headers=headers, json=body, params=params)
     if resp.status_code == 200:
-        if not resp.content:
-            raise ProviderError(f"{what}: the server returned no audio")
-        return resp.content
+        return audio_body(resp, what)
     if resp.status_code in (401, 403):
         raise ProviderError(f"{what}: the API key was refused (HTTP {resp.status_code}: "
                             f"{_api_message(resp)}); check {key_env}")

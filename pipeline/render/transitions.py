@@ -17,6 +17,7 @@ from pipeline.model.timeline import Timeline, Transition
 from pipeline.model.checks import TRANSITION_NAMES, XFADE_NAMES  # noqa: F401 - also this module's face
 
 DEFAULT_SECONDS = Fraction(1, 2)
+MAX_SECONDS = 60  # no transition is longer (and none is longer than its clips)
 
 
 def parse_transition(text: str, where: str = "--transition") -> Transition:
@@ -33,6 +34,8 @@ def parse_transition(text: str, where: str = "--transition") -> Transition:
     duration = to_fraction_safe(secs, where) if secs.strip() else DEFAULT_SECONDS
     if duration <= 0:
         raise InputError(f"{where}: transition '{text}' needs a positive duration")
+    if duration > MAX_SECONDS:
+        raise InputError(f"{where}: transition '{text}' is longer than {MAX_SECONDS} s")
     return Transition(name, duration)
 
 

@@ -1,14 +1,12 @@
 """Which files a run writes, decided for the whole run before any step runs.
 
-A stage says which of its parameters name a file it writes with field metadata,
-
-    report: Optional[str] = Field(default=None, json_schema_extra=OUTPUT)
-
-and, when it names files from several parameters (export: folder, name and presets), with
-a method `writes(params, ctx, name) -> list[Path]`. The runner collects both for every
-step and applies the command line's output policy (pipeline.files.check_output_path) to
-each: never a file the edit reads, never a user's file without --overwrite, never one
-file written by two steps or two variants. Nothing here knows a stage by name.
+A stage says which of its parameters name a file it writes with `Option(role="output")`
+in the field's metadata (pipeline.run.params), and, when it names files from several
+parameters (export: folder, name and presets), with a method
+`writes(params, ctx, name) -> list[Path]`. The runner collects both for every step and
+applies the command line's output policy (pipeline.files.check_output_path) to each:
+never a file the edit reads, never a user's file without --overwrite, never one file
+written by two steps or two variants. Nothing here knows a stage by name.
 """
 
 from __future__ import annotations
@@ -25,8 +23,6 @@ if TYPE_CHECKING:
 
 PipelineSpec = Any  # pipeline.run.spec.PipelineSpec, which imports this module
 
-OUTPUT: dict[str, Any] = {"output": True}  # Params field metadata: this parameter names a file written
-
 
 @dataclass(frozen=True)
 class Planned:
@@ -38,13 +34,11 @@ class Planned:
 
 
 def output_fields(params_cls: Any) -> list[str]:
-    """The Params fields marked as output paths."""
-    found = []
-    for name, info in getattr(params_cls, "model_fields", {}).items():
-        extra = getattr(info, "json_schema_extra", None)
-        if isinstance(extra, dict) and extra.get("output"):
-            found.append(name)
-    return found
+    """The Params fields marked as files the stage writes (Option(role="output"))."""
+    from pipeline.run.params import options_of
+
+    return [name for name, info in getattr(params_cls, "model_fields", {}).items()
+            if any(opt.role == "output" for opt in options_of(info))]
 
 
 def planned_outputs(spec: PipelineSpec) -> list[Planned]:
