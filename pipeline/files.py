@@ -104,6 +104,17 @@ def read_text_file(path: Path, where: str) -> str:
         raise InputError(f"{where}: cannot read ({exc.__class__.__name__})") from None
 
 
+def check_file_name(name: str, where: str) -> str:
+    """`name` when it is a plain file name (no folder part, not '.' or '..'), else an
+    InputError starting with `where`: names given to reelforge never reach outside the
+    output folder."""
+    text = str(name)
+    if (not text.strip() or text in (".", "..") or "/" in text or "\\" in text or "\0" in text
+            or len(text.encode("utf-8", "surrogateescape")) > 200):
+        raise InputError(f"{where} {text!r}: must be a file name without a folder (no '/', '\\' or '..')")
+    return text
+
+
 def check_output_path(target: str | os.PathLike[str], reads: Iterable[str | os.PathLike[str]] = (),
                       overwrite: bool = False, label: str = "-o") -> Path:
     """The output policy every writer follows: never a file the work reads (not even with

@@ -262,18 +262,28 @@ def run(pipeline_file: str, dry_run: bool, force: tuple[str, ...], variants: tup
     variables = name_values("--var", assignments)
     from pipeline.cli.kit import json_stdout
 
+    from pipeline.errors import ReelforgeError
+
     with json_stdout(as_json) as stdout:
-        results = run_file_results(pipeline_file, dry_run=dry_run, force=force, variants=variants,
-                                   variables=variables, use_cache=not no_cache, budget=budget,
-                                   overwrite=overwrite)
+        try:
+            results = run_file_results(pipeline_file, dry_run=dry_run, force=force, variants=variants,
+                                       variables=variables, use_cache=not no_cache, budget=budget,
+                                       overwrite=overwrite)
+        except ReelforgeError as exc:
+            if as_json:  # still one JSON document on stdout; the error line goes to stderr as always
+                from pipeline.cli.kit import one_line
+
+                click.echo(json.dumps({"error": one_line(exc), "exit_code": exc.exit_code}, indent=2), file=stdout)
+            raise
         if as_json:
             click.echo(json.dumps([r.summary() for r in results], indent=2, default=str), file=stdout)
 
 
 @cli.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the schema to this file instead of stdout.")
+@click.option("--overwrite", "-y", is_flag=True, help="Replace OUT if it already exists.")
 @handle_errors
-def schema(output: str | None) -> None:
+def schema(output: str | None, overwrite: bool) -> None:
     """Print the JSON Schema of pipeline files (for editor completion and checking).
 
     Built from every registered stage's parameters, plugins included.
@@ -285,6 +295,10 @@ def schema(output: str | None) -> None:
     """
     from pipeline.run.schema import pipeline_schema
 
+    if output:
+        from pipeline.cli.kit import check_output
+
+        check_output(output, overwrite=overwrite)
     text = json.dumps(pipeline_schema(), indent=2)
     if output:
         from pathlib import Path

@@ -52,11 +52,25 @@ def timeline_from_media(paths: Iterable[str | os.PathLike[str]], canvas: Canvas 
 def require_sources(tl: Timeline, where: str) -> None:
     """InputError naming the edit and the first media file it reads that is gone (moved or
     deleted since the edit was written), before any analysis or encoding starts."""
+    from pipeline.model.media import probe
+
     for src in tl.sources():
         if not Path(src).exists():
             raise InputError(f"{where}: its source {src} no longer exists")
         if not Path(src).is_file():
             raise InputError(f"{where}: its source {src} is not a file")
+    # An edited file may name anything: each source must be media of the kind it is used as.
+    pictures = {c.source for c in tl.video}
+    sounds = {i.source for trk in tl.audio.values() for i in trk.items}
+    for src in tl.sources():
+        try:
+            info = probe(src)
+        except InputError as exc:
+            raise InputError(f"{where}: its source {exc}") from None
+        if src in pictures and not info.has_video:
+            raise InputError(f"{where}: its source {src} has no video stream, but a clip shows it")
+        if src in sounds and not info.has_audio:
+            raise InputError(f"{where}: its source {src} has no audio stream, but an audio item plays it")
 
 
 def append_clips(tl: Timeline, clips: list[Clip]) -> Timeline:

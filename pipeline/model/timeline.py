@@ -16,11 +16,9 @@ from typing import Any
 from pipeline.errors import InputError
 from pipeline.timebase import fmt_fraction, frames_in, to_fraction  # noqa: F401
 
+from pipeline.model.checks import AUDIO_ROLES, FIT_POLICIES, MAX_SIDE  # noqa: F401 - part of this module's face
+
 SCHEMA_VERSION = 1
-# Largest canvas side: H.264's biggest level (6.2) stops at 8192 px; 8K is 7680x4320.
-MAX_SIDE = 8192
-FIT_POLICIES = ("contain-blur", "cover", "contain")
-AUDIO_ROLES = ("original", "voiceover", "music", "sfx")
 
 
 @dataclass
@@ -233,49 +231,10 @@ class Timeline:
 
     # ---- validation ----------------------------------------------------------------
     def validate(self, where: str = "timeline") -> None:
-        """Raise InputError naming the first inconsistency."""
-        c = self.canvas
-        if c.width <= 0 or c.height <= 0 or c.width % 2 or c.height % 2:
-            raise InputError(f"{where}: canvas {c.width}x{c.height} must be positive and even")
-        if max(c.width, c.height) > MAX_SIDE:
-            raise InputError(f"{where}: canvas {c.width}x{c.height} is too large (at most {MAX_SIDE} px a side)")
-        if c.fps <= 0:
-            raise InputError(f"{where}: canvas fps must be positive")
-        if self.fit not in FIT_POLICIES:
-            raise InputError(f"{where}: fit '{self.fit}' is not one of {', '.join(FIT_POLICIES)}")
-        n = len(self.video)
-        for i, clip in enumerate(self.video):
-            name = f"{where}: clip {i + 1} ({Path(clip.source).name})"
-            if clip.in_point < 0:
-                raise InputError(f"{name}: in point {float(clip.in_point):.3f}s is before the start")
-            if clip.out_point <= clip.in_point:
-                raise InputError(f"{name}: out point must be after in point")
-            if clip.src_duration and clip.out_point > clip.src_duration + Fraction(1, 1000):
-                raise InputError(
-                    f"{name}: out point {float(clip.out_point):.3f}s is past the end of the source "
-                    f"({float(clip.src_duration):.3f}s)"
-                )
-            if clip.fit is not None and clip.fit not in FIT_POLICIES:
-                raise InputError(f"{name}: fit '{clip.fit}' is not one of {', '.join(FIT_POLICIES)}")
-            tr = clip.transition
-            if tr.duration < 0:
-                raise InputError(f"{name}: transition duration is negative")
-            if i < n - 1 and not tr.is_cut:
-                nxt = self.video[i + 1]
-                if tr.duration >= clip.duration or tr.duration >= nxt.duration:
-                    raise InputError(
-                        f"{name}: transition {tr.kind}:{float(tr.duration):g}s must be shorter than "
-                        f"both clips it joins ({float(clip.duration):.3f}s and {float(nxt.duration):.3f}s)"
-                    )
-            if i > 0:
-                prev = self.video[i - 1].transition
-                used = (prev.duration if not prev.is_cut else 0) + (tr.duration if i < n - 1 and not tr.is_cut else 0)
-                if used > clip.duration:
-                    raise InputError(f"{name}: its two transitions together are longer than the clip")
-        for role, trk in self.audio.items():
-            for item in trk.items:
-                if item.start < 0 or item.out_point <= item.in_point:
-                    raise InputError(f"{where}: {role} item {item.id or item.source}: bad placement")
+        """Raise InputError naming the first inconsistency (pipeline.model.checks)."""
+        from pipeline.model.checks import validate_timeline
+
+        validate_timeline(self, where)
 
     # ---- serialisation -------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -298,7 +257,9 @@ class Timeline:
         body = {k: v for k, v in data.items() if k not in ("schema", "version")}
         try:
             tl = load(cls, body)
-        except (KeyError, TypeError, ValueError) as exc:
+        except RecursionError:
+            raise InputError(f"{where}: invalid timeline (nested too deeply)") from None
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError, ZeroDivisionError) as exc:
             raise InputError(f"{where}: invalid timeline ({exc})") from None
         tl.validate(where)
         return tl
@@ -317,4 +278,6 @@ class Timeline:
             raise InputError(f"{p}: no such file") from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InputError(f"{p}: not a readable timeline ({exc.__class__.__name__})") from None
+        except RecursionError:
+            raise InputError(f"{p}: not a readable timeline (nested too deeply)") from None
         return cls.from_dict(data, where=str(p))

@@ -14,18 +14,8 @@ from pipeline.errors import InputError, did_you_mean
 from pipeline.timebase import fmt_fraction, seconds_arg, to_fraction
 from pipeline.model.timeline import Timeline, Transition
 
-# Every transition name of ffmpeg's xfade filter (ffmpeg 7), plus "cut".
-XFADE_NAMES: tuple[str, ...] = (
-    "fade", "wipeleft", "wiperight", "wipeup", "wipedown", "slideleft", "slideright",
-    "slideup", "slidedown", "circlecrop", "rectcrop", "distance", "fadeblack", "fadewhite",
-    "radial", "smoothleft", "smoothright", "smoothup", "smoothdown", "circleopen",
-    "circleclose", "vertopen", "vertclose", "horzopen", "horzclose", "dissolve", "pixelize",
-    "diagtl", "diagtr", "diagbl", "diagbr", "hlslice", "hrslice", "vuslice", "vdslice",
-    "hblur", "fadegrays", "wipetl", "wipetr", "wipebl", "wipebr", "squeezeh", "squeezev",
-    "zoomin", "fadefast", "fadeslow", "hlwind", "hrwind", "vuwind", "vdwind", "coverleft",
-    "coverright", "coverup", "coverdown", "revealleft", "revealright", "revealup", "revealdown",
-)
-TRANSITION_NAMES: tuple[str, ...] = ("cut",) + XFADE_NAMES
+from pipeline.model.checks import TRANSITION_NAMES, XFADE_NAMES  # noqa: F401 - also this module's face
+
 DEFAULT_SECONDS = Fraction(1, 2)
 MAX_SECONDS = 60  # no transition is longer (and none is longer than its clips)
 

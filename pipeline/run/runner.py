@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from pipeline.errors import InputError
+from pipeline.run.outputs import check_outputs, param_files as _param_files
 from pipeline.run.spec import PipelineSpec, Step, load_specs
 from pipeline.run.stage import StageContext, get_stage
 from pipeline.model.timeline import Canvas, Timeline
@@ -81,30 +82,6 @@ def _digests(paths: Iterable[str]) -> dict[str, str]:
         except OSError:
             out[p] = "missing"
     return out
-
-
-def _param_files(value: Any, base: Path) -> list[str]:
-    """Files the parameters name (strings that resolve to an existing file)."""
-    found: list[str] = []
-    if isinstance(value, dict):
-        for v in value.values():
-            found += _param_files(v, base)
-    elif isinstance(value, list):
-        for v in value:
-            found += _param_files(v, base)
-    elif isinstance(value, str) and value and len(value) < 4096 and "\n" not in value:
-        for text in (value, value.rpartition(":")[0]):  # also "effects.py:function"
-            if not text:
-                continue
-            p = Path(text).expanduser()
-            p = p if p.is_absolute() else base / p
-            try:
-                if p.is_file():
-                    found.append(str(p))
-                    break
-            except OSError:
-                pass
-    return found
 
 
 @functools.lru_cache(maxsize=1)
@@ -211,8 +188,11 @@ def check_force(specs: list[PipelineSpec], force: Iterable[str]) -> None:
 
 
 def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (), use_cache: bool = True,
-             quiet: bool = False, live: bool | None = None, **options: Any) -> RunResult:
-    """Run one spec's steps over its timeline, serving unchanged steps from the cache."""
+             quiet: bool = False, live: bool | None = None, start: Timeline | None = None,
+             **options: Any) -> RunResult:
+    """Run one spec's steps over its timeline, serving unchanged steps from the cache.
+    `start`: the spec's initial timeline, whose outputs the caller has already checked
+    (run_file_results checks every variant's before the first runs)."""
     from pipeline.run.view import Row, run_display
 
     force = list(force)
@@ -224,8 +204,10 @@ def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (
                        options={k: v for k, v in options.items() if v is not None})
     started = time.monotonic()
     result = RunResult(name=spec.name, variant=spec.variant, timeline=empty_timeline())
+    tl: Timeline | None = start if start is not None else initial_timeline(spec)
+    if start is None:
+        check_outputs(spec, tl, overwrite)  # every file any step writes, before any step runs
     with view:
-        tl: Timeline | None = initial_timeline(spec)
         data = tl.to_dict()  # the current timeline as JSON; `tl` is built from it only when needed
         upstream = _sha(data)
         unknown = False
@@ -242,7 +224,20 @@ def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (
                     upstream = _sha(data)
                     view.finish(row, "cached")
                 else:
-                    unknown = True  # what follows depends on a result not computed yet
+                    if not unknown and getattr(stage, "dry_run_exact", False):
+                        # the stage validates and computes its edit without writing or spending
+                        # anything: the dry run finds what the real run would refuse
+                        if tl is None:
+                            tl = Timeline.from_dict(data, where=f"cached result before {step.label}")
+                        try:
+                            tl = stage.apply(tl, step.model, ctx)
+                        except InputError as exc:
+                            row.state = "failed"
+                            raise _in_step(exc, spec, step) from None
+                        data = tl.to_dict()
+                        upstream = _sha(data)
+                    else:
+                        unknown = True  # what follows depends on a result not computed yet
                     view.finish(row, "skipped", "would run")
                 result.states[step.label] = row.state
                 continue
@@ -260,12 +255,12 @@ def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (
                 try:
                     new = stage.apply(tl, step.model, ctx)
                 except BaseException as exc:
-                    view.finish(row, "failed", str(exc).splitlines()[0][:80] if str(exc) else exc.__class__.__name__)
                     result.states[step.label] = "failed"
                     result.outputs = list(ctx.outputs)
-                    if isinstance(exc, InputError) and not str(exc).startswith(str(spec.path)):
-                        # say which step of which file the bad input came through
-                        raise InputError(f"{spec.path}:{step.line}: {step.name}: {exc}") from None
+                    if isinstance(exc, InputError):
+                        row.state = "failed"  # the error line says it all: no second line for the row
+                        raise _in_step(exc, spec, step) from None
+                    view.finish(row, "failed", str(exc).splitlines()[0][:80] if str(exc) else exc.__class__.__name__)
                     raise
                 written = [o["path"] for o in ctx.outputs[before:] if o.get("path")]
                 made = [s for s in timeline_sources(new) - known if os.path.isfile(s)]
@@ -280,6 +275,13 @@ def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (
     result.outputs = list(ctx.outputs)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _in_step(exc: InputError, spec: PipelineSpec, step: Step) -> InputError:
+    """Say which step of which file the bad input came through."""
+    if str(exc).startswith(str(spec.path)):
+        return exc
+    return InputError(f"{spec.path}:{step.line}: {step.name}: {exc}")
 
 
 def _plan(step: Step, ctx: StageContext) -> None:
@@ -314,12 +316,20 @@ def run_file_results(path: str | Path, dry_run: bool = False, *, force: Iterable
     specs = load_specs(path, variants, variables)
     force = list(force)
     check_force(specs, force)
+    starts = [initial_timeline(spec) for spec in specs]
+    for spec, start in zip(specs, starts):  # the whole run's outputs are decided before any variant runs
+        check_outputs(spec, start, bool(options.get("overwrite")))
     results: list[RunResult] = []
     try:
-        for spec in specs:
+        for spec, start in zip(specs, starts):
             results.append(run_spec(spec, dry_run=dry_run, force=force, use_cache=use_cache, quiet=quiet,
-                                    live=live, **options))
-    finally:
-        if summary and not dry_run:
+                                    live=live, start=start, **options))
+    except InputError:
+        raise  # bad input: the one error line, no summary of a run that did not happen
+    except BaseException:
+        if summary and not dry_run and results:
             run_display().summary([r.summary() for r in results], quiet=quiet, table=live)
+        raise
+    if summary and not dry_run:
+        run_display().summary([r.summary() for r in results], quiet=quiet, table=live)
     return results

@@ -29,7 +29,7 @@ from typing import Any, Iterable
 import yaml
 
 from pipeline.errors import InputError
-from pipeline.files import read_text_file
+from pipeline.files import check_file_name, read_text_file
 from pipeline.run.validation import _display, check_media, validate_step
 from pipeline.run.validation import hint as _hint
 
@@ -120,9 +120,54 @@ def read_yaml(path: Path) -> tuple[Any, dict[Key, int]]:
     return data, lines
 
 
+# A pipeline file is a page of text. These bounds refuse, in milliseconds, a file whose
+# aliases expand exponentially (a "billion laughs" document) or that nests without end,
+# before anything walks the expanded data.
+MAX_BYTES = 1 << 20
+MAX_NODES = 100_000  # scalars, lists and mappings once every alias is expanded
+MAX_DEPTH = 64
+
+
+def _check_shape(text: str, path: Path) -> None:
+    """InputError naming the file when it is too large, too deep, or expands too far."""
+    if len(text) > MAX_BYTES:
+        raise InputError(f"{path}: too large for a pipeline file ({len(text)} characters; at most {MAX_BYTES})")
+    sizes: dict[str, int] = {}  # anchor -> expanded size of the node it marks
+    stack: list[list[Any]] = []  # [anchor, size so far] per open collection
+    total = 0
+
+    def add(size: int, line: int) -> None:
+        nonlocal total
+        total += size if not stack else 0
+        if stack:
+            stack[-1][1] += size
+        if total > MAX_NODES or (stack and stack[-1][1] > MAX_NODES):
+            raise InputError(f"{path}:{line}: the file's aliases expand to more than {MAX_NODES} values; "
+                             "refused (write the values out, or use vars: and ${name})")
+
+    for event in yaml.parse(text, Loader=_LineLoader):
+        line = event.start_mark.line + 1 if event.start_mark else 1
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            stack.append([event.anchor, 1])
+            if len(stack) > MAX_DEPTH:
+                raise InputError(f"{path}:{line}: nested more than {MAX_DEPTH} levels deep; refused")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            anchor, size = stack.pop()
+            if anchor:
+                sizes[anchor] = size
+            add(size, line)
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor:
+                sizes[event.anchor] = 1
+            add(1, line)
+        elif isinstance(event, yaml.AliasEvent):
+            add(sizes.get(event.anchor, 1), line)
+
+
 def _read_yaml(path: Path) -> tuple[Any, dict[Key, int]]:
     text = read_text_file(path, str(path))
     try:
+        _check_shape(text, path)
         loader = _LineLoader(text)
         try:
             node = loader.get_single_node()
@@ -266,6 +311,8 @@ def load_spec(path: str | Path, variant: str | None = None, variables: dict[str,
     spec.vars = {str(k): v for k, v in {**raw_vars, **(variables or {})}.items()}
     body = {k: substitute(v, spec.vars, spec, (k,)) for k, v in data.items() if k not in ("vars", "variants")}
     spec.name = str(substitute(spec.name, spec.vars, spec, ("name",)))
+    name_key: Key = ("variants", variant) if variant is not None else ("name",)
+    check_file_name(spec.name, f"{spec.where(*name_key)}: name")  # it names the outputs: no folders
 
     canvas = body.get("canvas")
     if canvas is not None:
@@ -318,7 +365,10 @@ def load_spec(path: str | Path, variant: str | None = None, variables: dict[str,
             step.params = {**step.params, "dir": str(output_dir)}
         step.model = validate_step(spec, stage, step)
         if check_files:
-            check_media(spec, step.params, step.path, step.name)
+            from pipeline.run.outputs import output_fields
+
+            written = set(output_fields(stage.Params))  # files to write need not exist
+            check_media(spec, {k: v for k, v in step.params.items() if k not in written}, step.path, step.name)
     return spec
 
 
@@ -326,10 +376,15 @@ def load_specs(path: str | Path, variants: Iterable[str] = (), variables: dict[s
                check_files: bool = True) -> list[PipelineSpec]:
     """One spec per variant asked for (all the file's variants when none is asked for;
     the plain file when it has none)."""
+    from pipeline.run.outputs import check_distinct
+
     chosen = list(variants) or variant_names(path)
     if not chosen:
-        return [load_spec(path, None, variables, check_files)]
-    return [load_spec(path, v, variables, check_files) for v in chosen]
+        specs = [load_spec(path, None, variables, check_files)]
+    else:
+        specs = [load_spec(path, v, variables, check_files) for v in dict.fromkeys(chosen)]
+    check_distinct(specs)
+    return specs
 
 
 def _check_canvas(spec: PipelineSpec, canvas: dict[str, Any]) -> dict[str, Any]:

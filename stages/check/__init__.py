@@ -94,6 +94,7 @@ class CheckStage:
         output_field="output", output_required=False, overwrite_help="Replace OUT or the report if it exists.",
         extras=(JSON,))
     cacheable: ClassVar[bool] = False  # it reads files and may stop the run: always run it
+    dry_run_exact: ClassVar[bool] = True  # a dry run checks nothing and leaves the timeline as it is
 
     def run_command(self, run: CommandRun) -> int:
         """The command line's check: one INPUT, a table on stderr or --json on stdout,

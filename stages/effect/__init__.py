@@ -119,6 +119,7 @@ class EffectStage:
 
     name: ClassVar[str] = "effect"
     Params: ClassVar[type[BaseModel]] = EffectParams
+    dry_run_exact: ClassVar[bool] = True  # a dry run checks the clip and the function, renders nothing
     help: ClassVar[str] = "Run a Python frame function on one clip of INPUTS (through moviepy)."
     examples: ClassVar[tuple[str, ...]] = (
         "# effects.py:  def invert(frame): return 255 - frame",
@@ -140,6 +141,8 @@ class EffectStage:
         index = _pick(tl, params.clip)
         clip = tl.video[index]
         fn, code = load_function(params.function, ctx)
+        if ctx.dry_run:
+            return tl  # the clip keeps its place and length: later steps see the edit they will get
         parts = {"source": file_digest(clip.source), "in": fmt_fraction(clip.in_point),
                  "out": fmt_fraction(clip.out_point), "code": code, "function": params.function.rpartition(":")[2],
                  "mode": params.mode, "args": params.args, "fps": fmt_fraction(clip.src_fps), "audio": clip.has_audio}

@@ -57,6 +57,19 @@ class ExportParams(BaseModel):
                 raise ValueError(f"unknown preset '{name}'{did_you_mean(name, known)}")
         return list(dict.fromkeys(value))
 
+    @field_validator("name")
+    @classmethod
+    def _file_name(cls, value: Optional[str]) -> Optional[str]:
+        from pipeline.errors import InputError
+        from pipeline.files import check_file_name
+
+        if value is not None:
+            try:
+                check_file_name(value, "name")
+            except InputError as exc:
+                raise ValueError(str(exc).removeprefix("name ")) from None
+        return value
+
     @field_validator("provenance")
     @classmethod
     def _credentials(cls, value: str) -> str:
@@ -85,6 +98,20 @@ class ExportStage:
 
     name: ClassVar[str] = "export"
     Params: ClassVar[type[BaseModel]] = ExportParams
+    dry_run_exact: ClassVar[bool] = True  # a dry run plans every output and encodes nothing
+
+    def writes(self, params: BaseModel, ctx: StageContext, name: str) -> list[Path]:
+        """Every file the step writes: a video per preset, and its cover and captions."""
+        assert isinstance(params, ExportParams)
+        folder = Path(os.path.normpath(ctx.resolve(params.dir)))
+        found = []
+        for video in output_paths(params.name or name or "sequence", params.presets, folder):
+            found.append(video)
+            if params.thumbnail is not False:
+                found.append(video.with_suffix(".jpg"))
+            if params.captions is not False:
+                found += [video.with_suffix(".srt"), video.with_suffix(".vtt")]
+        return found
     help: ClassVar[str] = """Render INPUT (a media file or .timeline.json) to one or more platform presets.
 
     All presets are encoded by one ffmpeg process (one decode), then each output is

@@ -47,6 +47,7 @@ class MusicStage:
 
     name: ClassVar[str] = "music"
     Params: ClassVar[type[BaseModel]] = MusicParams
+    dry_run_exact: ClassVar[bool] = True  # apply() only edits the timeline: a dry run runs it
     help: ClassVar[str] = "Lay a music bed under INPUT, ducked under the voiceover."
     examples: ClassVar[tuple[str, ...]] = (
         "reelforge music vo.timeline.json --track bed.m4a --gain-db -8 --original-audio-db mute \\\n"

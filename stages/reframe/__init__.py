@@ -61,6 +61,7 @@ class ReframeStage:
 
     name: ClassVar[str] = "reframe"
     Params: ClassVar[type[BaseModel]] = ReframeParams
+    dry_run_exact: ClassVar[bool] = True  # a dry run computes the new framing and writes nothing
     help: ClassVar[str] = "Reframe INPUT (media files or a .timeline.json) to another aspect."
     examples: ClassVar[tuple[str, ...]] = (
         "reelforge reframe seq.timeline.json --aspect 9:16 --mode smart -o vert.timeline.json",

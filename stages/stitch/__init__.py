@@ -115,6 +115,7 @@ class StitchStage:
 
     name: ClassVar[str] = "stitch"
     Params: ClassVar[type[BaseModel]] = StitchParams
+    dry_run_exact: ClassVar[bool] = True  # apply() only edits the timeline: a dry run runs it
     help: ClassVar[str] = """Join INPUT clips (media files or .timeline.json) into one sequence.
 
     The canvas is the first clip's size and frame rate unless --size, --aspect or --fps
