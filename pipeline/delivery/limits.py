@@ -9,27 +9,12 @@ from fractions import Fraction
 
 from pipeline.errors import InputError
 from pipeline.delivery.presets import Preset
-from pipeline.render.settings import OutputSettings
+from pipeline.render.settings import OutputSettings, parse_rate  # noqa: F401 - parse_rate is part of this module's API
 from pipeline.model.timeline import Timeline
 
 # Room left for the container (moov, sample tables) and for the rate control's error.
 SIZE_SAFETY = 0.95
 CONTAINER_BYTES = 8_000
-
-
-def parse_rate(rate: str | int | float | None) -> float | None:
-    """'12M' / '192k' / 8000000 -> bits per second."""
-    if rate is None or rate == "":
-        return None
-    if isinstance(rate, (int, float)):
-        return float(rate)
-    text = str(rate).strip()
-    scale = {"k": 1e3, "K": 1e3, "m": 1e6, "M": 1e6, "g": 1e9, "G": 1e9}.get(text[-1:], 1.0)
-    number = text[:-1] if scale != 1.0 else text
-    try:
-        return float(number) * scale
-    except ValueError:
-        raise InputError(f"invalid bit rate '{rate}'") from None
 
 
 def check_durations(tl: Timeline, presets: list[Preset], trim: bool) -> dict[str, Fraction]:

@@ -218,7 +218,7 @@ def _check_types_and_ranges(where: str, body: dict[str, Any]) -> None:
             if not low <= number <= high:
                 raise bad(key, f"must be between {low:g} and {high:g}{' ' + unit if unit else ''}")
         if key in RATE_RANGES and value is not None:
-            from pipeline.delivery.limits import parse_rate
+            from pipeline.render.settings import parse_rate
 
             low, high = RATE_RANGES[key]
             if isinstance(value, bool) or not isinstance(value, (str, int, float)):

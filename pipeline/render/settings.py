@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from pipeline.errors import InputError
+
 # x264 speed names -> the nearest NVENC preset (p1 fastest .. p7 slowest).
 _NVENC_PRESETS = {"ultrafast": "p1", "superfast": "p1", "veryfast": "p2", "faster": "p3", "fast": "p4",
                   "medium": "p5", "slow": "p6", "slower": "p7", "veryslow": "p7", "placebo": "p7"}
@@ -95,3 +97,18 @@ class OutputSettings:
             args["movflags"] = "+faststart"
         args.update(self.extra)
         return args
+
+
+def parse_rate(rate: str | int | float | None) -> float | None:
+    """'12M' / '192k' / 8000000 -> bits per second."""
+    if rate is None or rate == "":
+        return None
+    if isinstance(rate, (int, float)):
+        return float(rate)
+    text = str(rate).strip()
+    scale = {"k": 1e3, "K": 1e3, "m": 1e6, "M": 1e6, "g": 1e9, "G": 1e9}.get(text[-1:], 1.0)
+    number = text[:-1] if scale != 1.0 else text
+    try:
+        return float(number) * scale
+    except ValueError:
+        raise InputError(f"invalid bit rate '{rate}'") from None
