@@ -142,8 +142,13 @@ class LocalVideoProvider:
                                         "movflags": "+faststart"}
             if req.sound:
                 f1 = rng.choice([110, 130.81, 146.83, 164.81])
-                bed = (f"0.08*sin(2*PI*{f1}*t)+0.06*sin(2*PI*{f1 * 1.5}*t)"
-                       "+0.3*sin(2*PI*880*t)*exp(-40*mod(t,1))")
+                bed = f"0.08*sin(2*PI*{f1}*t)+0.06*sin(2*PI*{f1 * 1.5}*t)"
+                if spec.sound != "always":
+                    bed += "+0.3*sin(2*PI*880*t)*exp(-40*mod(t,1))"  # ticks on the bounces
+                else:
+                    # a model whose clips always carry sound (sora-2): a soft, swelling
+                    # ambience, low in crest factor like the room tone such clips have
+                    bed = f"(0.5+0.5*sin(2*PI*0.5*t))*({bed})"
                 a = ffmpeg.input(f"aevalsrc=exprs='{bed}|{bed}':s=48000:d={d}", f="lavfi").audio
                 streams.append(a)
                 out_args.update({"c:a": "aac", "b:a": "128k", "ar": 48000})
