@@ -94,7 +94,40 @@ def load_signing_key() -> SigningKey | None:
     if certs[0].public_key().public_bytes(der, spki) != key.public_key().public_bytes(der, spki):
         raise InputError(f"{CERT_ENV} {cert_path}: the first certificate does not belong to the key in {KEY_ENV}")
     subject = certs[0].subject.rfc4514_string()
-    return SigningKey(alg, cert_pem, key_pem, subject, os.environ.get(TSA_ENV) or None)
+    # c2pa reads PKCS#8 only; a SEC1 ("EC PRIVATE KEY") or PKCS#1 file is converted in memory
+    pkcs8 = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption())
+    found = SigningKey(alg, cert_pem, pkcs8, subject, os.environ.get(TSA_ENV) or None)
+    _try_signing(found, cert_path)
+    return found
+
+
+def _try_signing(key: SigningKey, cert_path: str) -> None:
+    """Sign a one-pixel PNG in memory, so that a certificate C2PA refuses (a CA, wrong key
+    usage, expired) is bad input before any work rather than a failure after encoding."""
+    import io
+    import struct
+    import zlib
+
+    import c2pa
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
+    definition = {"claim_generator_info": [{"name": "reelforge"}], "title": "check.png",
+                  "assertions": [{"label": "c2pa.actions", "data": {"actions": [
+                      {"action": "c2pa.created",
+                       "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCreation"}]}}]}
+    from pipeline.delivery.provenance import c2pa_context
+
+    try:
+        with c2pa.Builder(definition, context=c2pa_context()) as builder, key.signer() as signer:
+            builder.sign(signer, "image/png", io.BytesIO(png), io.BytesIO())
+    except c2pa.C2paError as exc:
+        reason = " ".join(str(exc).split())[:160]
+        raise InputError(f"{CERT_ENV} {cert_path}: C2PA cannot sign with this key and certificate ({reason})") from None
 
 
 def _read(path: str, env: str) -> bytes:

@@ -195,6 +195,10 @@ def export_timeline(tl: Timeline, opts: ExportOptions, reporter: Reporter | None
         names = ", ".join(o.preset.name for o in outputs)
         render_jobs(jobs, label=f"export {opts.stem} [{names}]", reporter=reporter)
     finish(outputs, opts, reporter)
+    if key is None and opts.provenance == "auto" and not _UNSIGNED_SAID:
+        _UNSIGNED_SAID.append(True)  # once per process, once the outputs exist
+        reporter.warn("export: outputs are unsigned: no content credentials without REELFORGE_C2PA_KEY and "
+                      "REELFORGE_C2PA_CERT (see docs/provenance.md; --provenance off silences this)")
     return outputs
 
 
@@ -202,15 +206,10 @@ _UNSIGNED_SAID: list[bool] = []
 
 
 def _plan_credentials(outputs: list[Output], opts: ExportOptions, key: Any, reporter: Reporter) -> None:
-    """Each output's signing step and manifest; without credentials, say once per process
-    that outputs are unsigned."""
+    """Each output's signing step and the manifest it writes (none without a key)."""
     from pipeline.delivery.manifest import sealer
 
     if key is None:
-        if opts.provenance == "auto" and not _UNSIGNED_SAID:
-            _UNSIGNED_SAID.append(True)
-            reporter.warn("export: outputs are unsigned: no content credentials without REELFORGE_C2PA_KEY and "
-                          "REELFORGE_C2PA_CERT (see docs/provenance.md; --provenance off silences this)")
         return
     notes = ["captions burned in"] if opts.captions and opts.burn_captions else []
     for out in outputs:
