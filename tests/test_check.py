@@ -36,7 +36,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def test_offset_accuracy(clips: dict) -> None:
-    from stages.check.sync import measure_sync
+    from stages.check.measure import measure_sync
 
     errors = []
     for kind, fps, off in CASES:
@@ -50,7 +50,7 @@ def test_offset_accuracy(clips: dict) -> None:
 
 
 def test_unrelated_sound_is_not_measurable(clips: dict, cli) -> None:
-    from stages.check.sync import measure_sync
+    from stages.check.measure import measure_sync
 
     res = measure_sync(str(clips["unrelated_ball"]))
     assert res.offset_ms is None and res.confidence < 0.5
@@ -222,7 +222,7 @@ def test_pipeline_step_stops_unless_warn(tmp_path: Path) -> None:
 
 
 def test_variable_frame_rate_is_flagged_and_still_measured(clips: dict, tmp_path: Path) -> None:
-    from stages.check.sync import measure_sync
+    from stages.check.measure import measure_sync
     from stages.check.checking import check_media
 
     vfr = tmp_path / "vfr.mp4"

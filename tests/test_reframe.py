@@ -275,7 +275,7 @@ def test_trimmed_clips_in_a_sequence_render_their_windows(clips: dict, tmp_path:
     """Two clips, the first trimmed to 1.0-2.5 s (across its cut): each output frame is
     its clip's source frame cropped at the recorded window."""
     from pipeline.analysis.frames import read_frames
-    from pipeline.cli.kit import default_settings
+    from pipeline.delivery.master import master_settings as default_settings
     from pipeline.progress import Reporter
     from pipeline.render import render
     from stages.reframe.reframing import reframe_timeline

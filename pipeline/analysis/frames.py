@@ -31,6 +31,8 @@ def read_frames(
     max_frames: int | None = None,
     fast: bool = False,
     threads: int = 0,
+    crop: tuple[int, int, int, int] | None = None,
+    keyframes: bool = False,
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Yield (source time in seconds, frame) at `fps` (None: every frame), scaled to `width`.
 
@@ -40,6 +42,12 @@ def read_frames(
     `fast` is for event detection on tiny frames: the first video stream only, decoded
     without the loop filter (it only polishes detail a 160 px image cannot show), scaled
     bilinearly, every frame passed through as decoded.
+
+    `crop` (x, y, w, h in the source's pixels) keeps one region before scaling: a face
+    decoded at low resolution costs no more than a thumbnail.
+
+    `keyframes` decodes the key frames only (fps is then ignored and times are not
+    known): a cheap look at a long stretch, for what does not move fast (is there a face).
     """
     if height is None:
         if src_size is None:
@@ -48,12 +56,18 @@ def read_frames(
             src_size = probe(path).v.display_size
         width, height = analysis_size(src_size[0], src_size[1], width)
     filters = []
+    if keyframes:
+        fps = None
     if fps:
         filters.append(f"fps={Fraction(fps).limit_denominator(100000)}")
+    if crop is not None:
+        filters.append("crop={2}:{3}:{0}:{1}:exact=1".format(*(int(v) for v in crop)))
     filters.append(f"scale={width}:{height}:flags={'fast_bilinear' if fast else 'area'}")
     args: list[str] = []
     if fast:
         args += ["-threads", str(threads), "-skip_loop_filter", "all", "-flags2", "fast"]
+    if keyframes:
+        args += ["-skip_frame", "nokey"]
     if start:
         args += ["-ss", seconds_arg(Fraction(start))]
     if duration is not None:
@@ -61,7 +75,7 @@ def read_frames(
     args += ["-i", media_path(path)]
     args += ["-map", "0:v:0", "-an", "-sn"] if fast else ["-an"]
     args += ["-vf", ",".join(filters)]
-    if fast:
+    if fast or keyframes:
         args += ["-fps_mode", "passthrough"]
     if max_frames:
         args += ["-frames:v", str(max_frames)]

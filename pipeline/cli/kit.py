@@ -18,7 +18,8 @@ from typing import Any, Callable, Iterable, Iterator, TextIO, TypeVar
 import click
 
 from pipeline.errors import InputError, ReelforgeError
-from pipeline.files import is_video_path, written_by_us
+from pipeline.delivery.master import refuse_source_as_output  # noqa: F401 - also this module's face
+from pipeline.files import written_by_us
 from pipeline.model.timeline import Timeline
 from pipeline.model.clips import is_timeline_path
 
@@ -202,51 +203,17 @@ def check_output(output: str | Path, inputs: Iterable[str | Path] = (), overwrit
     return out
 
 
-def require_render_path(out: Path, flag: str = "-o") -> None:
-    """A rendered output needs a video container's extension."""
-    if not is_video_path(out):
-        raise InputError(f"{flag} {out}: unsupported output type '{out.suffix.lower() or '(none)'}'; "
-                         "use .timeline.json, .mp4, .mov or .mkv")
-
-
-def refuse_source_as_output(tl: Timeline, output: str | Path, flag: str = "-o") -> None:
-    """An output must never replace a file the timeline reads (a clip, a voice file, the
-    music), even with --overwrite: the user would lose it."""
-    resolved = Path(output).resolve()
-    for src in tl.sources():
-        if Path(src).resolve() == resolved:
-            raise InputError(f"{flag} {output}: is also an input of the edit; choose another output name")
-
-
-def default_settings(tl: Timeline):  # noqa: ANN201
-    """Encoding for a standalone command's rendered output: the master preset's quality
-    at the timeline's own canvas."""
-    import dataclasses
-
-    from pipeline.delivery.presets import get_preset
-
-    s = get_preset("master").settings(tl.canvas.fps)
-    return dataclasses.replace(s, width=tl.canvas.width, height=tl.canvas.height, fps=tl.canvas.fps)
-
-
 def emit(tl: Timeline, output: str | Path, label: str = "render") -> Path:
     """Write the timeline (.timeline.json) or render it (any other extension)."""
+    from pipeline.delivery.master import render_master
+
     out = Path(output)
     refuse_source_as_output(tl, out)
     if is_timeline_path(out):
         tl.validate(str(out))
         tl.save(out)
-        click.echo(f"wrote {out}", err=True)
-        return out
-    require_render_path(out)
-    from pipeline.delivery import loudness
-    from pipeline.render import render
-
-    from pipeline.delivery.manifest import output_sealer
-
-    settings = loudness.plan(tl, [default_settings(tl)])[0]
-    render(tl, [(settings, out)], label=label,
-           seal=lambda path, s: output_sealer(tl, path, s.width, s.height))  # signed when credentials are set
+    else:
+        render_master(tl, out, label=label)
     click.echo(f"wrote {out}", err=True)
     return out
 
@@ -261,14 +228,20 @@ def run_stage_command(
     reads: Iterable[str] = (),
 ) -> Timeline:
     """Load inputs, validate parameters, apply one stage, emit the result. `reads` are
-    other files the command reads (a voice file, a script): never an output either."""
-    from pipeline.run.stage import StageContext, get_stage, validate_params
+    other files the command reads (a voice file, a script): never an output either.
+    Hand-written plugin commands call this; generated ones do the same in stagecmd."""
     from pipeline.adapters.inputs import load_inputs
+    from pipeline.run.params import ParamsError, validate
+    from pipeline.run.stage import StageContext, get_stage
 
     inputs = list(inputs)
     out = check_output(output, [*inputs, *reads], overwrite)
     stage = get_stage(stage_name)
-    params = validate_params(stage, {k: v for k, v in raw_params.items() if v is not None}, "option")
+    try:
+        params = validate(stage.name, stage.Params, {k: v for k, v in raw_params.items() if v is not None})
+    except ParamsError as exc:
+        named = option_at_fault(exc.loc, exc.value)
+        raise InputError(exc.at_option(named.split(" ")[0]) if named else str(exc)) from None
     tl = base if base is not None else load_inputs(inputs)
     ctx = StageContext()
     tl = stage.apply(tl, params, ctx)

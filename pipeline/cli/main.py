@@ -55,7 +55,7 @@ class _Main(click.Group):
     def _load(self) -> None:
         if not self._loaded:
             self._loaded = True
-            from pipeline.run.stage import stage_commands
+            from pipeline.cli.stagecmd import stage_commands
 
             for cmd in stage_commands():
                 if cmd.name not in self.commands:
@@ -68,7 +68,7 @@ class _Main(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in self.commands and not self._loaded:
             # Fast path: a built-in stage's module is named after its command; import only it.
-            from pipeline.run.stage import builtin_command
+            from pipeline.cli.stagecmd import builtin_command
 
             cmd = builtin_command(name)
             if cmd is not None:

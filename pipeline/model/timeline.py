@@ -76,6 +76,7 @@ class Clip:
     crop: CropPath | None = None
     color: dict[str, float] = field(default_factory=dict)
     hold: Fraction = Fraction(0)  # last frame held this long after out_point
+    audio_shift: Fraction = Fraction(0)  # the clip's own sound is delayed this long (negative: advanced)
     effect: dict[str, Any] | None = None
     label: str = ""
 

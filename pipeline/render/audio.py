@@ -22,6 +22,12 @@ def silence_spec(sample_rate: int) -> str:
 
 
 def clip_audio(stream: Any, clip: Clip, sample_rate: int, samples: int) -> Any:
-    """The clip's own sound as exactly `samples` stereo samples."""
+    """The clip's own sound as exactly `samples` stereo samples, moved by its audio_shift
+    (delayed with silence in front, or advanced by dropping its first samples)."""
     a = _normalise(stream, sample_rate)
+    shift = int(round(clip.audio_shift * sample_rate))
+    if shift > 0:
+        a = a.filter("adelay", delays=f"{shift}S", all=1)
+    elif shift < 0:
+        a = a.filter("atrim", start_sample=-shift).filter("asetpts", "PTS-STARTPTS")
     return a.filter("apad").filter("atrim", end_sample=samples).filter("asetpts", "PTS-STARTPTS")

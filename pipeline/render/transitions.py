@@ -27,6 +27,7 @@ XFADE_NAMES: tuple[str, ...] = (
 )
 TRANSITION_NAMES: tuple[str, ...] = ("cut",) + XFADE_NAMES
 DEFAULT_SECONDS = Fraction(1, 2)
+MAX_SECONDS = 60  # no transition is longer (and none is longer than its clips)
 
 
 def parse_transition(text: str, where: str = "--transition") -> Transition:
@@ -43,6 +44,8 @@ def parse_transition(text: str, where: str = "--transition") -> Transition:
     duration = to_fraction_safe(secs, where) if secs.strip() else DEFAULT_SECONDS
     if duration <= 0:
         raise InputError(f"{where}: transition '{text}' needs a positive duration")
+    if duration > MAX_SECONDS:
+        raise InputError(f"{where}: transition '{text}' is longer than {MAX_SECONDS} s")
     return Transition(name, duration)
 
 

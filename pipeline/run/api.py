@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable
 
 from pipeline.errors import InputError
 from pipeline.run.runner import RunResult, run_spec
-from pipeline.run.spec import PipelineSpec, explain, load_specs
+from pipeline.run.spec import PipelineSpec, load_specs
 from pipeline.run.stage import StageContext, get_stage, registry
 from pipeline.model.timeline import Timeline
 from pipeline.adapters.inputs import load_inputs
@@ -87,15 +87,11 @@ def load(*paths: str | os.PathLike[str]) -> Timeline:
 
 
 def validate(name: str, params: dict[str, Any]) -> Any:
-    """A stage's validated Params (InputError naming the key, with suggestions)."""
-    from pydantic import ValidationError
+    """A stage's validated Params; a ParamsError (an InputError) reads `stage.key: message`."""
+    from pipeline.run.params import validate as validate_params
 
     st = get_stage(name)
-    try:
-        return st.Params.model_validate(params)
-    except ValidationError as exc:
-        _, message = explain(exc.errors()[0], st.Params, params, name)
-        raise InputError(message) from None
+    return validate_params(st.name, st.Params, params)
 
 
 def stage(name: str) -> StageFunction:

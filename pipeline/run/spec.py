@@ -15,7 +15,7 @@
       loud: {vars: {music: loud.wav}, steps: {export: {presets: [tiktok]}}}
 
 Every step's parameters are validated by the stage's pydantic Params; validation errors
-are mapped back to the YAML line of the key at fault (see `explain`).
+are mapped back to the YAML line of the key at fault (see pipeline.run.params).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import yaml
 
 from pipeline.errors import InputError
 from pipeline.files import read_text_file
-from pipeline.run.validation import _display, check_media, explain, validate_step  # noqa: F401 - explain is API
+from pipeline.run.validation import _display, check_media, validate_step
 from pipeline.run.validation import hint as _hint
 
 TOP_KEYS = ("name", "version", "vars", "variants", "canvas", "inputs", "shots", "steps", "output_dir")
@@ -345,6 +345,9 @@ def _check_canvas(spec: PipelineSpec, canvas: dict[str, Any]) -> dict[str, Any]:
         out["fps"] = to_rate(canvas.get("fps", 30))
     except (ValueError, ZeroDivisionError, TypeError):
         raise spec.fail(("canvas", "fps"), f"canvas.fps: not a frame rate: {canvas.get('fps')!r}") from None
+    if not 1 <= out["fps"] <= 240:
+        raise spec.fail(("canvas", "fps"), f"canvas.fps: must be between 1 and 240 frames per second, "
+                                           f"got {canvas.get('fps')!r}")
     if "sample_rate" in canvas:
         out["sample_rate"] = int(canvas["sample_rate"])
     return out

@@ -107,57 +107,14 @@ def get_stage(name: str) -> Stage:
     return stages_[name]()
 
 
-def builtin_command(name: str) -> Any | None:
-    """The click command of the built-in stage module named after `name`, if there is one."""
-    module_name = name.replace("-", "_")
-    if not module_name.isidentifier() or module_name.startswith("_"):
-        return None
+def validate_params(stage: Stage, raw: dict[str, Any], where: str = "") -> BaseModel:
+    """The stage's validated Params (the one validator, pipeline.run.params); an error
+    reads `where: stage.key: message` (`stage.key: message` without `where`)."""
+    from pipeline.run.params import ParamsError, validate
+
     try:
-        mod = importlib.import_module(f"{BUILTIN_PACKAGE}.{module_name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"{BUILTIN_PACKAGE}.{module_name}":
-            return None
+        return validate(stage.name, stage.Params, raw)
+    except ParamsError as exc:
+        if where:
+            raise InputError(f"{where}: {exc}") from None
         raise
-    cmd = getattr(mod, "command", None)
-    return cmd if cmd is not None and cmd.name == name else None
-
-
-def stage_commands() -> list[Any]:
-    """click commands that stage modules and plugins offer (module attribute `command`)."""
-    cmds = []
-    for mod in _stage_modules():
-        cmd = getattr(mod, "command", None)
-        if cmd is not None:
-            cmds.append(cmd)
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            cls = ep.load()
-        except Exception:  # noqa: BLE001
-            continue
-        mod = importlib.import_module(cls.__module__)
-        cmd = getattr(mod, "command", None)
-        if cmd is not None and cmd.name not in {c.name for c in cmds}:
-            cmds.append(cmd)
-    return cmds
-
-
-def validate_params(stage: Stage, raw: dict[str, Any], where: str) -> BaseModel:
-    """Validate raw parameters; errors name `where` and the key at fault."""
-    from pydantic import ValidationError
-
-    try:
-        return stage.Params.model_validate(raw or {})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-        if where == "option":
-            from pipeline.cli.kit import option_at_fault
-
-            named = option_at_fault(err.get("loc", ()), err.get("input"))
-            if named:
-                raise InputError(f"{named}: {msg}") from None
-        loc = ".".join(str(p) for p in err.get("loc", ()))
-        key = f"{stage.name}.{loc}" if loc else stage.name
-        raise InputError(f"{where}: {key}: {msg}") from None

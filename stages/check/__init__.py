@@ -7,27 +7,51 @@ source with sound). A failing check stops the run unless the step says `warn: tr
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Optional
+from typing import Annotated, Any, ClassVar, Literal, Optional
 
-import click
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pipeline.cli.kit import handle_errors
 from pipeline.files import is_video_path
+from pipeline.run.command import CommandLine, CommandRun
+from pipeline.run.params import Option, problem
 from pipeline.run.stage import StageContext
 from pipeline.model.timeline import Timeline
+
+JSON = Option("--json", name="json", type=bool, help="Print one JSON document on stdout.")
 
 
 class CheckParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    tolerance: Literal["itu", "ebu", "atsc"] = "itu"
-    preset: Optional[str] = None
-    warn: bool = False  # report failures but let the run go on
-    report: Optional[str] = None  # HTML page to write
+    tolerance: Annotated[Literal["itu", "ebu", "atsc"], Option(
+        help="Sync window: itu (BT.1359 +45/-125 ms), ebu (R37 +40/-60), atsc (IS-191 +15/-45).")] = "itu"
+    preset: Annotated[Optional[str], Option(short="-p", help=(
+        "Also check delivery rules of this preset (resolution, fps, codec, loudness, limits)."))] = None
+    warn: Annotated[bool, Option(cli=False)] = False  # report failures but let the run go on
+    report: Annotated[Optional[str], Option(
+        role="output", help="Write a self-contained HTML report to this file.")] = None  # HTML page to write
+    fix: Annotated[bool, Option(help="Write a copy with the audio moved by the measured offset (needs -o).")] = False
+    # the corrected copy (the command line's -o); when several exported files are checked,
+    # each copy is named <stem>.<preset><suffix> after it
+    output: Annotated[Optional[str], Option(cli=False, role="output", help=(
+        "With fix: the corrected copy (video stream-copied, audio moved by the measured offset)."))] = Field(
+        default=None)
+
+    @field_validator("output")
+    @classmethod
+    def _video(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and not is_video_path(value) and not value.endswith(".timeline.json"):
+            raise ValueError("use .mp4, .mov, .mkv or .m4v for the corrected copy (.timeline.json for a timeline)")
+        return value
+
+    @model_validator(mode="after")
+    def _fix_needs_output(self) -> "CheckParams":
+        if self.fix and not self.output:
+            raise problem(("fix",), "give the file for the corrected copy (output; -o OUT on the command line)")
+        if self.output and not self.fix:
+            raise problem(("output",), "only used with fix", self.output)
+        return self
 
     @field_validator("preset")
     @classmethod
@@ -51,11 +75,34 @@ class CheckStage:
 
     name: ClassVar[str] = "check"
     Params: ClassVar[type[BaseModel]] = CheckParams
+    help: ClassVar[str] = """Check INPUT (a media file or .timeline.json): sound/picture offset, streams,
+    timeline, and a preset's delivery rules. Exit 0 pass, 1 fail, 2 unreadable input.
+
+    The offset is measured from content (sound onsets against flashes, cuts and changes
+    of motion, and lips against speech when a face shows), shot by shot. Positive means
+    the audio is early, as in ITU-R BT.1359."""
+    examples: ClassVar[tuple[str, ...]] = (
+        "reelforge check final.mp4 --preset tiktok --report check.html",
+        "reelforge check take.mp4 --json",
+        "reelforge check take.mp4 --fix -o take.synced.mp4",
+        "reelforge check seq.timeline.json --fix -o seq.fixed.timeline.json")
+    command_line: ClassVar[CommandLine] = CommandLine(
+        inputs="one", output=Option("--output", short="-o", help=(
+            "Output for --fix: a media copy (video stream-copied) or, for a timeline, a .timeline.json.")),
+        output_field="output", output_required=False, overwrite_help="Replace OUT or the report if it exists.",
+        extras=(JSON,))
     cacheable: ClassVar[bool] = False  # it reads files and may stop the run: always run it
+
+    def run_command(self, run: CommandRun) -> int:
+        """The command line's check: one INPUT, a table on stderr or --json on stdout,
+        exit 1 when a check fails."""
+        from stages.check.command import check_command
+
+        return check_command(run)
 
     def apply(self, tl: Timeline, params: BaseModel, ctx: StageContext) -> Timeline:
         from stages.check.checking import check_media, check_timeline
-        from pipeline.errors import CheckFailed
+        from pipeline.errors import CheckFailed, InputError
         from pipeline.delivery.presets import get_preset
 
         assert isinstance(params, CheckParams)
@@ -84,6 +131,19 @@ class CheckStage:
                 ctx.info(f"check {label}: passed ({len(doc['checks'])} checks)")
             else:
                 failures.append(f"{label}: {failed_summary(doc)}")
+        if params.fix:
+            from stages.check.command import fix_file
+
+            media_docs = [(doc, media, preset) for doc, media, preset in docs if media]
+            if not media_docs:
+                raise InputError("check.fix: corrects media files; put the check after export")
+            for doc, media, preset in media_docs:
+                target = ctx.resolve(params.output or "")
+                if len(media_docs) > 1:
+                    target = target.with_name(f"{target.stem}.{preset.name if preset else Path(media).stem}"
+                                              f"{target.suffix}")
+                fixed = fix_file(doc, media, target, ctx.reporter)
+                ctx.outputs.append({"path": str(target), "kind": "sync fix", "shift_ms": fixed["shift_ms"]})
         if params.report:
             from stages.check.report import write_report
 
@@ -104,108 +164,3 @@ class CheckStage:
 
 
 STAGE = CheckStage
-
-
-def run_check(input_path: str, tolerance: str, preset_name: str | None) -> tuple[dict[str, Any], str | None, Any]:
-    """The check document for a media file or a .timeline.json, the media it read, the preset."""
-    from stages.check.checking import check_media, check_timeline, tolerance_window
-    from pipeline.delivery.presets import get_preset
-    from pipeline.model.timeline import Timeline as TL
-    from pipeline.model.clips import is_timeline_path
-
-    tolerance_window(tolerance)
-    preset = get_preset(preset_name) if preset_name else None
-    if is_timeline_path(input_path):
-        return check_timeline(TL.load(input_path), tolerance, preset, where=input_path), None, preset
-    return check_media(input_path, tolerance, preset), input_path, preset
-
-
-def print_table(doc: dict[str, Any]) -> None:
-    err = sys.stderr
-    for c in doc["checks"]:
-        click.echo(f"  {'ok  ' if c['passed'] else 'FAIL'}  {c['name']:<22} {c['detail']}", file=err)
-    from pipeline.delivery.provenance import Credentials
-
-    creds = doc.get("content_credentials") or {}
-    named = {"": creds} if "state" in creds else {Path(src).name + ": ": c for src, c in creds.items()}
-    for name, c in named.items():
-        click.echo(f"        {'credentials':<22} {name}{Credentials.from_dict(c).summary()}", file=err)
-    off = doc.get("av_offset_ms")
-    click.echo(f"{'PASSED' if doc['passed'] else 'FAILED'}: {doc['input']}  offset "
-               + ("not measurable" if off is None else f"{off:+.1f} ms (confidence {doc['av_offset_confidence']:.2f})"),
-               file=err)
-
-
-@click.command("check")
-@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
-@click.option("--tolerance", type=click.Choice(["itu", "ebu", "atsc"]), default="itu", show_default=True,
-              help="Sync window: itu (BT.1359 +45/-125 ms), ebu (R37 +40/-60), atsc (IS-191 +15/-45).")
-@click.option("--preset", "-p", "preset_name", default=None,
-              help="Also check delivery rules of this preset (resolution, fps, codec, loudness, limits).")
-@click.option("--report", "report", default=None, type=click.Path(dir_okay=False),
-              help="Write a self-contained HTML report to this file.")
-@click.option("--fix", is_flag=True, help="Write a copy with the audio moved by the measured offset (needs -o).")
-@click.option("-o", "--output", "output", default=None, type=click.Path(dir_okay=False),
-              help="Output for --fix (video is stream-copied).")
-@click.option("--overwrite", "-y", is_flag=True, help="Replace OUT or the report if it exists.")
-@handle_errors
-def command(input_path: str, as_json: bool, tolerance: str, preset_name: str | None, report: str | None,
-            fix: bool, output: str | None, overwrite: bool) -> None:
-    """Check INPUT (a media file or .timeline.json): sound/picture offset, streams,
-    timeline, and a preset's delivery rules. Exit 0 pass, 1 fail, 2 unreadable input.
-
-    The offset is measured from content (sound onsets against flashes, cuts and changes
-    of motion). Positive means the audio is early, as in ITU-R BT.1359.
-
-    \b
-    Example:
-      reelforge check final.mp4 --preset tiktok --report check.html
-      reelforge check take.mp4 --json
-      reelforge check take.mp4 --fix -o take.synced.mp4
-    """
-    from pipeline.cli.kit import check_output
-    from pipeline.errors import InputError, StageError
-
-    if fix and not output:
-        raise InputError("--fix: give the corrected file with -o OUT")
-    if output and not fix:
-        raise InputError("-o: only used with --fix")
-    if fix and input_path.endswith(".timeline.json"):
-        raise InputError("--fix: needs a media file, not a timeline")
-    from pathlib import Path
-
-    if output:
-        if not is_video_path(output):
-            raise InputError(f"-o {output}: use .mp4, .mov, .mkv or .m4v for the corrected copy")
-        check_output(output, [input_path], overwrite)
-    if report:
-        check_output(report, [input_path], overwrite, flag="--report")
-        if output and Path(report).resolve() == Path(output).resolve():
-            raise InputError(f"--report {report}: is also the -o output; choose another name")
-    doc, media, preset = run_check(input_path, tolerance, preset_name)
-    if fix:
-        from stages.check.checking import fix_offset
-
-        if doc["av_offset_ms"] is None:
-            raise StageError(f"{input_path}: --fix: the offset is not measurable, nothing to correct")
-        fix_offset(input_path, doc["av_offset_ms"], output)
-        doc["fixed"] = {"path": str(output), "shift_ms": doc["av_offset_ms"]}
-        shift = doc["av_offset_ms"]
-        click.echo(f"wrote {output} (audio {'delayed' if shift > 0 else 'advanced'} by {abs(shift):.1f} ms)", err=True)
-    if report:
-        from stages.check.report import write_report
-
-        write_report(doc, media, report, preset.loudness_lufs if preset else None)
-        click.echo(f"wrote {report}", err=True)
-    if as_json:
-        out = {k: v for k, v in doc.items() if k not in ("sync", "sources")}
-        sync = doc.get("sync")
-        if sync:
-            out["sync"] = {k: sync[k] for k in ("feature", "reason", "events_matched", "events_compared",
-                                                "peak_corr", "cut_times")}
-        click.echo(json.dumps(out, indent=2))
-    else:
-        print_table(doc)
-    if not doc["passed"]:
-        sys.exit(1)

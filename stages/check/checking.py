@@ -137,7 +137,7 @@ def check_media(path: str, tolerance: str = "itu", preset: Any = None) -> dict[s
     """Every check for one media file; the --json document (plus "sync" for the report)."""
     from pipeline.analysis.loudness import measure_file
     from pipeline.delivery.provenance import read_credentials
-    from stages.check.sync import SyncResult, measure_sync
+    from stages.check.shots import file_shots, worst
     from pipeline.model.media import probe
 
     tolerance_window(tolerance)
@@ -152,13 +152,13 @@ def check_media(path: str, tolerance: str = "itu", preset: Any = None) -> dict[s
 
     t = threading.Thread(target=loudness, daemon=True)
     t.start()
-    sync = measure_sync(path) if info.has_video and info.has_audio else SyncResult(
-        None, 0.0, reason="needs both a video and an audio stream")
+    shots = file_shots(path)
     t.join()
     if "error" in box:
         raise box["error"]
     loud = box.get("loud")
-    checks = [sync_check(sync.offset_ms, sync.confidence, tolerance, reason=sync.reason)]
+    checks = shot_checks(shots, tolerance)
+    sync = (worst(shots) or shots[0]).sync
     structural, delta_ms = structure_checks(info, preset)
     checks += structural
     if preset is not None:
@@ -176,9 +176,20 @@ def check_media(path: str, tolerance: str = "itu", preset: Any = None) -> dict[s
         "true_peak_dbtp": loud.true_peak_dbtp if loud else None,
         "duration_s": round(float(info.duration), 4),
         "checks": [c.to_dict() for c in checks],
+        "shots": [s.to_dict() for s in shots],
         "content_credentials": read_credentials(path).to_dict(),
         "sync": sync.to_dict(),
+        "shot_syncs": [s.sync.to_dict() for s in shots],
     }
+
+
+def shot_checks(shots: list[Any], tolerance: str) -> list[Check]:
+    """One av_sync check for a single shot; one per shot, named with its time range, else."""
+    if len(shots) == 1 and not shots[0].clip:
+        s = shots[0].sync
+        return [sync_check(s.offset_ms, s.confidence, tolerance, reason=s.reason)]
+    return [sync_check(s.sync.offset_ms, s.sync.confidence, tolerance, label=f"av_sync:{s.label}",
+                       reason=s.sync.reason) for s in shots]
 
 
 # ---- timelines ---------------------------------------------------------------------------
@@ -238,27 +249,17 @@ def silent_gaps(tl: Any, min_gap: float = SILENT_GAP_S) -> list[tuple[Fraction, 
     return gaps
 
 
-def check_timeline(tl: Any, tolerance: str = "itu", preset: Any = None, where: str = "timeline",
-                   max_sources: int = 12) -> dict[str, Any]:
-    """Timeline checks, plus the offset of every distinct source that has sound."""
+def check_timeline(tl: Any, tolerance: str = "itu", preset: Any = None, where: str = "timeline") -> dict[str, Any]:
+    """Timeline checks, plus the offset of every clip with sound, each measured over its
+    own span of its source."""
     from pipeline.delivery.provenance import read_credentials
-    from stages.check.sync import measure_sync
+    from stages.check.shots import timeline_shots, worst
 
     tolerance_window(tolerance)
     checks = timeline_checks(tl)
-    worst: tuple[float, float] | None = None
-    seen: set[str] = set()
-    syncs: dict[str, Any] = {}
-    for clip in tl.video:
-        if not clip.has_audio or clip.source in seen or len(seen) >= max_sources:
-            continue
-        seen.add(clip.source)
-        res = measure_sync(clip.source)
-        syncs[clip.source] = res.to_dict()
-        checks.append(sync_check(res.offset_ms, res.confidence, tolerance,
-                                 label=f"av_sync:{clip.id or Path(clip.source).name}", reason=res.reason))
-        if res.offset_ms is not None and (worst is None or abs(res.offset_ms) > abs(worst[0])):
-            worst = (res.offset_ms, res.confidence)
+    shots = timeline_shots(tl)
+    checks += shot_checks(shots, tolerance)
+    late = worst(shots)
     if preset is not None:
         d = float(tl.duration)
         if preset.max_duration:
@@ -272,16 +273,18 @@ def check_timeline(tl: Any, tolerance: str = "itu", preset: Any = None, where: s
         "passed": all(c.passed for c in checks),
         "tolerance": tolerance,
         "preset": preset.name if preset else None,
-        "av_offset_ms": worst[0] if worst else None,
-        "av_offset_confidence": worst[1] if worst else 0.0,
+        "av_offset_ms": late.sync.offset_ms if late else None,
+        "av_offset_confidence": late.sync.confidence if late else 0.0,
         "duration_delta_ms": None,
         "integrated_lufs": None,
         "true_peak_dbtp": None,
         "duration_s": round(float(tl.duration), 4),
         "cuts_s": [round(float(c), 4) for c in tl.cut_times()],
         "checks": [c.to_dict() for c in checks],
+        "shots": [s.to_dict() for s in shots],
         "content_credentials": {src: read_credentials(src).to_dict() for src in tl.sources() if Path(src).is_file()},
-        "sources": syncs,
+        "sync": (late or shots[0]).sync.to_dict() if shots else None,
+        "shot_syncs": [s.sync.to_dict() for s in shots],
     }
 
 

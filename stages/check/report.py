@@ -65,8 +65,11 @@ def envelopes_svg(sync: dict[str, Any]) -> str:
     offset = sync.get("offset_ms")
     shift = (f"shifted by the measured lag of {offset:.1f} ms" if isinstance(offset, (int, float))
              else "not shifted: no offset could be measured")
-    cap = (f"Sound onsets (red, top) and picture events ({sync.get('feature') or 'none'}, blue, bottom, "
-           f"{shift}) over {dur:.1f} s")
+    if sync.get("feature") == "lips":
+        cap = f"Speech level (red, top) and mouth opening (blue, bottom, {shift}) over {dur:.1f} s"
+    else:
+        cap = (f"Sound onsets (red, top) and picture events ({sync.get('feature') or 'none'}, blue, bottom, "
+               f"{shift}) over {dur:.1f} s")
     corr = sync.get("corr") or []
     out = _svg(body, cap)
     if corr:
@@ -130,6 +133,34 @@ def sheet_times(doc: dict[str, Any], duration: float) -> list[float]:
     return [duration * (i + 0.5) / n for i in range(n)]
 
 
+def shot_sections(doc: dict[str, Any], media: str | None) -> list[str]:
+    """Per shot: its verdict row, the curves it was matched on and a frame at its peak."""
+    shots, syncs = doc.get("shots") or [], doc.get("shot_syncs") or []
+    if not shots or len(syncs) != len(shots):
+        return []
+    verdicts = [c for c in doc["checks"] if c["name"].startswith("av_sync")]
+    rows = []
+    for shot, check in zip(shots, verdicts):
+        off = shot["offset_ms"]
+        rows.append(f'<tr class="{"ok" if check["passed"] else "bad"}"><td>{"✔" if check["passed"] else "✘"}</td>'
+                    f"<td>{shot['index']}</td><td>{shot['start_s']:.2f}-{shot['end_s']:.2f} s</td>"
+                    f"<td>{html.escape(shot.get('clip', ''))}</td>"
+                    f"<td>{'not measurable' if off is None else f'{off:+.1f} ms'}</td>"
+                    f"<td>{shot['confidence']:.2f}</td><td>{html.escape(shot['feature'] or '-')}</td>"
+                    f"<td>{html.escape(shot['reason'])}</td></tr>")
+    parts = ["<h2>Shots</h2><table><thead><tr><td></td><td>shot</td><td>span</td><td>clip</td><td>offset</td>"
+             "<td>confidence</td><td>feature</td><td>reason</td></tr></thead><tbody>" + "".join(rows)
+             + "</tbody></table>"]
+    for shot, sync in zip(shots, syncs):
+        parts.append(f"<h2>Sound and picture, shot {shot['index']} ({shot['start_s']:.2f}-{shot['end_s']:.2f} s)</h2>")
+        parts.append(envelopes_svg(sync))
+        source = media or shot.get("source")
+        if sync.get("peak_s") is not None and source and Path(source).is_file():
+            parts.append(f"<p>The frame at the strongest matched moment ({sync['feature']}):</p>"
+                         + contact_sheet(source, [float(sync["peak_s"])]))
+    return parts
+
+
 def render_report(doc: dict[str, Any], media: str | None, target_lufs: float | None = None) -> str:
     """The HTML page for a check document (from checking.check_media or check_timeline)."""
     verdict = "PASS" if doc["passed"] else "FAIL"
@@ -143,10 +174,7 @@ def render_report(doc: dict[str, Any], media: str | None, target_lufs: float | N
              ("true peak", "-" if doc.get("true_peak_dbtp") is None else f"{doc['true_peak_dbtp']:.1f} dBTP"),
              ("duration", f"{doc.get('duration_s', 0):.2f} s")]
     fact_html = "".join(f"<div><b>{html.escape(k)}</b> {html.escape(str(v))}</div>" for k, v in facts)
-    sync = doc.get("sync")
-    if sync is None and doc.get("sources"):
-        sync = next(iter(doc["sources"].values()))
-    parts = ["<h2>Sound and picture</h2>", envelopes_svg(sync or {})]
+    parts = shot_sections(doc, media) or ["<h2>Sound and picture</h2>", envelopes_svg(doc.get("sync") or {})]
     if media:
         parts += ["<h2>Loudness</h2>", loudness_svg(loudness_curve(media), target_lufs)]
         has_cuts = bool(doc.get("cuts_s") or (doc.get("sync") or {}).get("cut_times"))

@@ -30,9 +30,6 @@ MAX_LAG = 1.0  # seconds searched either way
 MIN_CONFIDENCE = 0.5  # below this the offset is reported as unmeasurable
 MIN_EVENTS = 4  # matched events needed before an offset is believed
 VERSION = 6
-FLASH_MIN = 3.0  # mean brightness rise (of 255) that counts as a flash
-CUT_MIN = 12.0  # mean absolute frame difference (of 255) that counts as a cut
-MOTION_MIN = 1.0  # change of velocity (pixels per frame at 160 px) that counts
 
 
 @dataclass
@@ -41,7 +38,7 @@ class SyncResult:
 
     offset_ms: float | None
     confidence: float
-    feature: str = ""  # which picture feature matched: flash, cut, motion
+    feature: str = ""  # which feature matched: flash, cut, motion, lips
     reason: str = ""
     events_matched: int = 0
     events_compared: int = 0
@@ -54,6 +51,9 @@ class SyncResult:
     env_step_s: float = 0.01
     corr: list[float] = field(default_factory=list)  # correlation over lags, env_step_s apart
     cut_times: list[float] = field(default_factory=list)
+    peak_s: float | None = None  # the strongest matched moment, seconds from the file start
+    start_s: float = 0.0  # the span measured, seconds from the file start
+    end_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,78 +74,6 @@ def gray_frames(path: str, width: int, height: int, threads: int = 0,
         yield frame
     if count == 0:
         raise RenderError(f"{path}: could not decode frames for analysis")
-
-
-def _spikes(x: np.ndarray, radius: int = 3) -> np.ndarray:
-    """What rises above its local median: isolates events from steady levels."""
-    if x.size == 0:
-        return x
-    pad = np.pad(x, radius, mode="edge")
-    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * radius + 1)
-    return np.maximum(x - np.median(win, axis=1), 0.0)
-
-
-def visual_features(frames: Iterable[np.ndarray], grid: int = 4) -> dict[str, np.ndarray]:
-    """Per-frame event strengths, index k = something changed at frame k.
-
-    flash:  rise in mean brightness from frame k-1 to k
-    cut:    spike in mean absolute frame difference (a new shot begins at k)
-    motion: change of velocity at k (optical flow before vs after, per grid cell), so an
-            impact or a bounce shows as a spike; sub-frame timing survives because the
-            velocity change splits between neighbouring frames in proportion.
-    """
-    import cv2
-
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-    means: list[float] = []
-    diffs: list[float] = [0.0]
-    vels: list[np.ndarray] = []
-    valids: list[np.ndarray] = []
-    prev: np.ndarray | None = None
-    for frame in frames:
-        h, w = frame.shape
-        ch, cw = h // grid, w // grid
-        means.append(float(cv2.mean(frame)[0]))
-        if prev is None:
-            vels.append(np.zeros((grid, grid, 2), np.float32))
-            valids.append(np.zeros((grid, grid), bool))
-            prev = frame
-            continue
-        absdiff = cv2.absdiff(frame, prev)
-        diffs.append(float(cv2.mean(absdiff)[0]))
-        # velocity per cell: mean flow over the pixels that move (an object, not its cell)
-        flow = dis.calc(prev, frame, None)[: ch * grid, : cw * grid]
-        flow = flow.reshape(grid, ch, grid, cw, 2).transpose(0, 2, 1, 3, 4)
-        changed = absdiff[: ch * grid, : cw * grid].reshape(grid, ch, grid, cw).transpose(0, 2, 1, 3)
-        moving = ((np.abs(flow[..., 0]) + np.abs(flow[..., 1]) > 0.35) & (changed > 3)).astype(np.float32)
-        cnt = moving.sum(axis=(2, 3))
-        sums = (flow * moving[..., None]).sum(axis=(2, 3))
-        vels.append(sums / np.maximum(cnt, 1)[..., None] * (160.0 / w))  # px/frame at 160 px wide
-        valids.append(cnt >= max(2, ch * cw // 100))
-        prev = frame
-    n = len(means)
-    mean = np.array(means, np.float32)
-    diff = np.array(diffs[:n], np.float32)
-    vel = np.array(vels, np.float32).reshape(n, grid, grid, 2)
-    valid = np.array(valids, bool).reshape(n, grid, grid)
-    dmean = np.zeros(n, np.float32)
-    dmean[1:] = np.diff(mean)
-    flash = np.maximum(dmean - FLASH_MIN, 0.0)
-    # a change of picture not explained by a change of overall brightness
-    cut = np.maximum(_spikes(np.maximum(diff - np.abs(dmean), 0.0)) - CUT_MIN, 0.0)
-    motion = np.zeros(n, np.float32)
-    if n > 2:
-        dv = np.linalg.norm(vel[2:] - vel[1:-1], axis=-1)  # velocity after frame k minus before
-        # only where something moves on both sides: an object entering a cell is no event
-        dv = np.where(valid[2:] & valid[1:-1], dv, 0.0)
-        motion[1:-1] = np.maximum(dv - MOTION_MIN, 0.0).sum(axis=(1, 2))
-    # flow across a flash or a cut is meaningless: no motion events next to them
-    bad = np.flatnonzero((np.abs(dmean) > FLASH_MIN) | (diff > CUT_MIN * 2))
-    for k in bad:
-        motion[max(0, k - 2): k + 2] = 0.0
-    motion = _spikes(motion, 4)
-    motion[motion < MOTION_MIN * 2] = 0.0  # flow noise is not an event
-    return {"flash": flash, "cut": cut, "motion": motion}
 
 
 # ---- sound -------------------------------------------------------------------------------
@@ -324,48 +252,3 @@ def _confidence(a: np.ndarray, v: np.ndarray, lag: float, frame: float, max_lag:
     share = min(1.0, m / n)
     conf = (1.0 - p_false) * share if m >= MIN_EVENTS else 0.0
     return round(float(conf), 3), m, n
-
-
-# ---- entry point -------------------------------------------------------------------------
-def measure_sync(path: str, max_lag: float = MAX_LAG, width: int = ANALYSIS_WIDTH) -> SyncResult:
-    """Offset between sound and picture of a media file (cached by content)."""
-    from pipeline.model.media import probe
-    from pipeline.analysis.cache import cached_json, file_digest
-
-    info = probe(path)
-    if not info.has_video or not info.has_audio:
-        return SyncResult(None, 0.0, reason="needs both a video and an audio stream")
-
-    def compute() -> dict[str, Any]:
-        return _measure(path, info, max_lag, width).to_dict()
-
-    data = cached_json("sync", {"file": file_digest(path), "lag": max_lag, "w": width, "v": VERSION}, compute)
-    return SyncResult(**data)
-
-
-def _measure(path: str, info: Any, max_lag: float, width: int) -> SyncResult:
-    from pipeline.analysis.frames import analysis_size
-
-    v = info.v
-    w, h = analysis_size(*v.display_size, width)
-    box: dict[str, Any] = {}
-
-    def sound() -> None:
-        try:
-            box["audio"] = audio_onsets(_decode_audio(path))
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            box["error"] = exc
-
-    t = threading.Thread(target=sound, daemon=True)
-    t.start()
-    feats = visual_features(gray_frames(path, w, h, fps=float(v.fps) if v.variable_fps else None))
-    t.join()
-    if "error" in box:
-        raise box["error"]
-    fps = float(v.fps)
-    # picture events are placed at frame presentation times relative to the audio start
-    shift = float(v.start_time) - float(info.audio[0].start_time)
-    res = correlate(box["audio"], feats, fps, max_lag, video_start=shift)
-    cut = feats["cut"]
-    res.cut_times = [round(k / fps, 4) for k in np.flatnonzero(cut > 0)][:50]  # from the video's start
-    return res

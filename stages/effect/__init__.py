@@ -13,12 +13,11 @@ touches the one clip.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal, Optional, Union
+from typing import Annotated, Any, ClassVar, Literal, Optional, Union
 
-import click
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.cli.kit import handle_errors, inputs_argument, output_option
+from pipeline.run.params import Option
 from pipeline.run.stage import StageContext
 from pipeline.model.timeline import Timeline
 
@@ -26,11 +25,15 @@ from pipeline.model.timeline import Timeline
 class EffectParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    function: str = Field(description="file.py:function or package.module:function")
-    clip: Union[int, str] = Field(default=1, description="1-based clip number, or a clip id or label")
-    mode: Literal["frame", "time"] = "frame"
-    args: dict[str, Any] = Field(default_factory=dict, description="keyword arguments for the function")
-    name: Optional[str] = None  # shown in provenance; default: the function's name
+    function: Annotated[str, Option(help="file.py:function (or module:function) run on each frame.")] = Field(
+        description="file.py:function or package.module:function")
+    clip: Annotated[Union[int, str], Option(help="Clip number (1-based), id or label.")] = Field(
+        default=1, description="1-based clip number, or a clip id or label")
+    mode: Annotated[Literal["frame", "time"], Option(
+        help="frame: f(frame, **args) -> frame; time: f(get_frame, t, **args) -> frame.")] = "frame"
+    args: Annotated[dict[str, Any], Option("--arg", metavar="NAME=VALUE", help="Keyword argument for the function.")] \
+        = Field(default_factory=dict, description="keyword arguments for the function")
+    name: Annotated[Optional[str], Option(cli=False)] = None  # shown in provenance; default: the function's name
 
 
 def load_function(spec: str, ctx: StageContext) -> tuple[Any, str]:
@@ -116,6 +119,10 @@ class EffectStage:
 
     name: ClassVar[str] = "effect"
     Params: ClassVar[type[BaseModel]] = EffectParams
+    help: ClassVar[str] = "Run a Python frame function on one clip of INPUTS (through moviepy)."
+    examples: ClassVar[tuple[str, ...]] = (
+        "# effects.py:  def invert(frame): return 255 - frame",
+        "reelforge effect seq.timeline.json --clip 2 --function effects.py:invert -o fx.timeline.json")
 
     def apply(self, tl: Timeline, params: BaseModel, ctx: StageContext) -> Timeline:
         import json
@@ -169,36 +176,3 @@ class EffectStage:
 
 
 STAGE = EffectStage
-
-
-@click.command("effect")
-@inputs_argument
-@click.option("--function", "function", required=True, help="file.py:function (or module:function) run on each frame.")
-@click.option("--clip", "clip", default="1", show_default=True, help="Clip number (1-based), id or label.")
-@click.option("--mode", type=click.Choice(["frame", "time"]), default="frame", show_default=True,
-              help="frame: f(frame, **args) -> frame; time: f(get_frame, t, **args) -> frame.")
-@click.option("--arg", "args", multiple=True, metavar="NAME=VALUE", help="Keyword argument for the function.")
-@output_option()
-@handle_errors
-def command(inputs: tuple[str, ...], function: str, clip: str, mode: str, args: tuple[str, ...],
-            output: str, overwrite: bool) -> None:
-    """Run a Python frame function on one clip of INPUTS (through moviepy).
-
-    \b
-    Example:
-      # effects.py:  def invert(frame): return 255 - frame
-      reelforge effect seq.timeline.json --clip 2 --function effects.py:invert -o fx.timeline.json
-    """
-    import yaml
-
-    from pipeline.cli.kit import run_stage_command
-    from pipeline.errors import InputError
-
-    kwargs = {}
-    for item in args:
-        k, sep, v = item.partition("=")
-        if not sep:
-            raise InputError(f"--arg {item}: expected NAME=VALUE")
-        kwargs[k] = yaml.safe_load(v)
-    run_stage_command("effect", inputs, {"function": function, "clip": clip, "mode": mode, "args": kwargs},
-                      output, overwrite)

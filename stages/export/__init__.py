@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import ClassVar, Literal, Optional, Union
+from typing import Annotated, Any, ClassVar, Literal, Optional, Union
 
-import click
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pipeline.cli.kit import handle_errors
+from pipeline.run.command import DRY_RUN, CommandLine, CommandRun
+from pipeline.run.params import Option
 from pipeline.run.stage import StageContext
 from pipeline.model.timeline import Timeline
 
@@ -19,20 +19,31 @@ X264_SPEEDS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
 class ExportParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    presets: list[str] = Field(min_length=1)
-    dir: str = "out"
-    name: Optional[str] = None  # output stem; default: the input's stem or "sequence"
-    trim_to_limit: bool = False
-    encoder: Literal["auto", "libx264", "h264_nvenc"] = "libx264"
-    speed: Optional[Literal[X264_SPEEDS]] = None  # type: ignore[valid-type]
+    presets: Annotated[list[str], Option("--preset", short="-p", help=(
+        "A preset name (see `reelforge presets list`); repeat for several outputs."))] = Field(min_length=1)
+    dir: Annotated[str, Option(cli=False)] = "out"  # the command line's -o
+    name: Annotated[Optional[str], Option(cli=False)] = None  # output stem; default: the input's stem or "sequence"
+    trim_to_limit: Annotated[bool, Option(
+        help="Cut the timeline at a preset's maximum duration instead of failing.")] = False
+    encoder: Annotated[Literal["auto", "libx264", "h264_nvenc"], Option(
+        help="auto uses NVENC when present and working, else x264.")] = "libx264"
+    speed: Annotated[Optional[Literal[X264_SPEEDS]], Option(  # type: ignore[valid-type]
+        help="Encoder speed instead of the preset's (e.g. ultrafast for drafts); size, rate and codecs stay.")] = None
     # true: pick a sharp, representative frame; a number: the cover at that time (seconds)
-    thumbnail: Union[bool, float] = False
+    thumbnail: Annotated[Union[bool, float], Option(
+        "--thumbnail", value=True, help="Write <output>.jpg: a sharp, representative cover frame."), Option(
+        "--thumbnail-at", type=float, metavar="SECONDS", help="Write the cover from this time instead of choosing one.")
+    ] = False
     # true: burn the voiceover's words and write .srt/.vtt (an error without word timings);
     # "auto": the same when the timeline has word timings, otherwise a warning
-    captions: Union[bool, Literal["auto"]] = False
-    verify: bool = True
+    captions: Annotated[Union[bool, Literal["auto"]], Option(
+        value=True, help="Burn the voiceover's words into each output's safe area; write .srt and .vtt beside it.")
+    ] = False
+    verify: Annotated[bool, Option("--no-verify", help="Skip probing and checking the outputs after encoding.")] = True
     # content credentials: off, auto (sign when REELFORGE_C2PA_KEY/CERT are set), required
-    provenance: Literal["off", "auto", "required"] = "auto"
+    provenance: Annotated[Literal["off", "auto", "required"], Option(help=(
+        "Content credentials (C2PA): auto signs when REELFORGE_C2PA_KEY and REELFORGE_C2PA_CERT are set; "
+        "required fails without them."))] = "auto"
 
     @field_validator("presets")
     @classmethod
@@ -60,8 +71,8 @@ class ExportParams(BaseModel):
     @field_validator("thumbnail")
     @classmethod
     def _time(cls, value: Union[bool, float]) -> Union[bool, float]:
-        if not isinstance(value, bool) and value < 0:
-            raise ValueError("a cover time must be zero or more seconds")
+        if not isinstance(value, bool) and not 0 <= value <= 86400:
+            raise ValueError("a cover time must be zero or more seconds (and within the edit)")
         return value
 
 
@@ -74,6 +85,23 @@ class ExportStage:
 
     name: ClassVar[str] = "export"
     Params: ClassVar[type[BaseModel]] = ExportParams
+    help: ClassVar[str] = """Render INPUT (a media file or .timeline.json) to one or more platform presets.
+
+    All presets are encoded by one ffmpeg process (one decode), then each output is
+    probed and checked against its preset; a failing output exits 1."""
+    examples: ClassVar[tuple[str, ...]] = (
+        "reelforge export vert.timeline.json --preset tiktok --preset youtube-shorts -o out/",
+        "reelforge export promo.timeline.json -p tiktok -p instagram-feed-square \\\n"
+        "    --captions --thumbnail -o out/",
+        "REELFORGE_C2PA_KEY=key.pem REELFORGE_C2PA_CERT=chain.pem \\\n"
+        "    reelforge export seq.timeline.json -p tiktok --provenance required -o out/")
+    command_line: ClassVar[CommandLine] = CommandLine(
+        inputs="one", output=Option("--output", short="-o", help="Folder for the outputs, named <stem>.<preset>.mp4."),
+        output_field="dir", output_folder=True, overwrite_help="Replace outputs that already exist.", extras=(DRY_RUN,))
+
+    def cli_params(self, raw: dict[str, Any], run: CommandRun) -> dict[str, Any]:
+        """The outputs are named after the input."""
+        return {**raw, "name": stem_of(run.inputs[0])}
 
     def apply(self, tl: Timeline, params: BaseModel, ctx: StageContext) -> Timeline:
         from fractions import Fraction
@@ -129,55 +157,3 @@ def _has_words(tl: Timeline, ctx: StageContext) -> bool:
 def stem_of(path: str) -> str:
     name = Path(path).name
     return name[: -len(".timeline.json")] if name.endswith(".timeline.json") else Path(path).stem
-
-
-@click.command("export")
-@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False))
-@click.option("--preset", "-p", "presets", multiple=True, required=True,
-              help="A preset name (see `reelforge presets list`); repeat for several outputs.")
-@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder for the outputs, named <stem>.<preset>.mp4.")
-@click.option("--overwrite", "-y", is_flag=True, help="Replace outputs that already exist.")
-@click.option("--trim-to-limit", is_flag=True,
-              help="Cut the timeline at a preset's maximum duration instead of failing.")
-@click.option("--encoder", type=click.Choice(["auto", "libx264", "h264_nvenc"]), default="libx264",
-              show_default=True, help="auto uses NVENC when present and working, else x264.")
-@click.option("--speed", type=click.Choice(X264_SPEEDS), default=None,
-              help="Encoder speed instead of the preset's (e.g. ultrafast for drafts); size, rate and codecs stay.")
-@click.option("--thumbnail", is_flag=True, help="Write <output>.jpg: a sharp, representative cover frame.")
-@click.option("--thumbnail-at", "thumbnail_at", type=float, default=None, metavar="SECONDS",
-              help="Write the cover from this time instead of choosing one.")
-@click.option("--captions", is_flag=True,
-              help="Burn the voiceover's words into each output's safe area; write .srt and .vtt beside it.")
-@click.option("--no-verify", is_flag=True, help="Skip probing and checking the outputs after encoding.")
-@click.option("--provenance", type=click.Choice(["off", "auto", "required"]), default="auto", show_default=True,
-              help="Content credentials (C2PA): auto signs when REELFORGE_C2PA_KEY and REELFORGE_C2PA_CERT are "
-                   "set; required fails without them.")
-@click.option("--dry-run", is_flag=True, help="Show what would be written; encode nothing.")
-@handle_errors
-def command(input_path: str, presets: tuple[str, ...], out_dir: str, overwrite: bool, trim_to_limit: bool,
-            encoder: str, speed: Optional[str], thumbnail: bool, thumbnail_at: Optional[float], captions: bool,
-            no_verify: bool, provenance: str, dry_run: bool) -> None:
-    """Render INPUT (a media file or .timeline.json) to one or more platform presets.
-
-    All presets are encoded by one ffmpeg process (one decode), then each output is
-    probed and checked against its preset; a failing output exits 1.
-
-    \b
-    Example:
-      reelforge export vert.timeline.json --preset tiktok --preset youtube-shorts -o out/
-      reelforge export promo.timeline.json -p tiktok -p instagram-feed-square \\
-          --captions --thumbnail -o out/
-      REELFORGE_C2PA_KEY=key.pem REELFORGE_C2PA_CERT=chain.pem \\
-          reelforge export seq.timeline.json -p tiktok --provenance required -o out/
-    """
-    from pipeline.run.stage import validate_params
-    from pipeline.adapters.inputs import load_inputs
-
-    stage = ExportStage()
-    raw = {"presets": list(presets), "dir": out_dir, "name": stem_of(input_path), "trim_to_limit": trim_to_limit,
-           "encoder": encoder, "speed": speed, "thumbnail": thumbnail_at if thumbnail_at is not None else thumbnail,
-           "captions": captions, "verify": not no_verify, "provenance": provenance}
-    params = validate_params(stage, raw, "option")
-    tl = load_inputs([input_path])
-    stage.apply(tl, params, StageContext(overwrite=overwrite, dry_run=dry_run, options={"inputs": [input_path]}))

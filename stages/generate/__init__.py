@@ -2,46 +2,55 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Optional
+from typing import Annotated, Any, ClassVar, Optional
 
-import click
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.cli.kit import check_output, handle_errors
 from pipeline.errors import InputError
-from pipeline.files import is_video_path
+from pipeline.run.command import CommandLine, CommandRun
+from pipeline.run.params import Option
 from pipeline.run.stage import StageContext
 from pipeline.model.timeline import Timeline
 
+MAX_SHOT_SECONDS = 60  # the longest clip any catalogued model makes is far shorter
+
 
 class Shot(BaseModel):
+    """One shot to generate. On the command line its fields are generate's options."""
+
     model_config = ConfigDict(extra="forbid")
 
-    id: str
-    prompt: str
-    provider: str = "local"
-    model: str = "sora-2"
-    duration: Optional[float] = None
-    aspect: Optional[str] = None
-    size: Optional[str] = None
-    sound: Optional[bool] = None
-    seed: Optional[int] = None
-    negative_prompt: Optional[str] = None
-    cfg_scale: Optional[float] = None
-    mode: Optional[str] = None
-    image: Optional[str] = None
-    image_tail: Optional[str] = None
-    camera_control: Optional[dict[str, Any]] = None
-    remix_of: Optional[str] = None
-    continue_from: Optional[str] = None
+    id: Annotated[str, Option(cli=False)]  # the command line names the shot after -o
+    provider: Annotated[str, Option(choices=("local", "sora", "kling"), help=(
+        "Who renders the clip; local needs no keys or network."))] = "local"
+    model: Annotated[str, Option(show_default=False, help=(
+        "sora-2 (default for local/sora), sora-2-pro, kling-v2-6 (default for kling), kling-v2-5-turbo, "
+        "kling-v2-1, kling-v1-6, ..."))] = "sora-2"
+    prompt: Annotated[str, Option(help="What the shot shows.")]
+    duration: Annotated[Optional[float], Option(help="Seconds (sora: 4/8/12; kling: 5/10).")] = Field(
+        default=None, gt=0, le=MAX_SHOT_SECONDS)
+    aspect: Annotated[Optional[str], Option(help="16:9, 9:16 or 1:1 (kling only).")] = None
+    size: Annotated[Optional[str], Option(help="WxH, e.g. 1792x1024 for sora-2-pro's high tier.")] = None
+    negative_prompt: Annotated[Optional[str], Option(help="What the shot must not show (kling).")] = None
+    cfg_scale: Annotated[Optional[float], Option(help="Prompt adherence 0-1 (kling-v1.x only).")] = None
+    image: Annotated[Optional[str], Option(role="input", help="First-frame image (PNG/JPEG).")] = None
+    image_tail: Annotated[Optional[str], Option(role="input", help="Last-frame image (kling, with --image).")] = None
+    sound: Annotated[Optional[bool], Option(help="Native audio (kling-v2-6, pro mode).")] = None
+    mode: Annotated[Optional[str], Option(choices=("std", "pro"), help="Kling quality: std 720p, pro 1080p.")] = None
+    remix_of: Annotated[Optional[str], Option(
+        "--remix", metavar="VIDEO_ID", help="Remix a finished sora video with --prompt.")] = None
+    seed: Annotated[Optional[int], Option(help="Make the result repeatable (local provider).")] = None
+    camera_control: Annotated[Optional[dict[str, Any]], Option(cli=False)] = None
+    continue_from: Annotated[Optional[str], Option(cli=False)] = None
 
 
 class GenerateParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    shots: list[Shot] = Field(default_factory=list)
-    concurrency: Optional[dict[str, int]] = None  # per provider, e.g. {kling: 2}
-    poll_interval: Optional[float] = None
+    shots: Annotated[list[Shot], Option(key="*")] = Field(default_factory=list)  # the command line: one shot
+    concurrency: Annotated[Optional[dict[str, int]], Option(cli=False)] = None  # per provider, e.g. {kling: 2}
+    poll_interval: Annotated[Optional[float], Option(minimum=0, help="Seconds between status checks (default 10).")] = Field(
+        default=None, gt=0, le=3600)
 
 
 def request_for(shot: Shot, ctx: StageContext, image: str | None = None, name_shot: bool = True):  # noqa: ANN201
@@ -140,6 +149,31 @@ class GenerateStage:
 
     name: ClassVar[str] = "generate"
     Params: ClassVar[type[BaseModel]] = GenerateParams
+    help: ClassVar[str] = """Generate one shot with a video model (local, OpenAI-compatible Sora, or Kling).
+
+    Keys come from the environment: OPENAI_API_KEY (and OPENAI_BASE_URL), or
+    KLING_ACCESS_KEY and KLING_SECRET_KEY (and KLING_API_BASE). An interrupted run
+    started again resumes the same remote job instead of paying twice."""
+    examples: ClassVar[tuple[str, ...]] = (
+        'reelforge generate --prompt "a lighthouse at dawn" --provider kling --model kling-v2-6 \\\n'
+        "    --aspect 9:16 --duration 5 --sound -o lighthouse.mp4",)
+    command_line: ClassVar[CommandLine] = CommandLine(
+        inputs="none", output=Option("--output", short="-o", help="The clip to write (.mp4)."),
+        extras=(Option("--budget", name="budget", type=float, minimum=0, metavar="USD",
+                       help="Refuse to submit if the shot would cost more."),
+                Option("--dry-run", name="dry_run", type=bool, help="Validate and show the cost; submit nothing.")))
+
+    def cli_params(self, raw: dict[str, Any], run: CommandRun) -> dict[str, Any]:
+        """The command line's one shot is named after its output; its model defaults
+        by provider."""
+        shot = dict((raw.get("shots") or [{}])[0])
+        shot["id"] = run.output.stem if run.output is not None and run.output.stem else "shot"
+        if "model" not in shot:
+            shot["model"] = "kling-v2-6" if shot.get("provider") == "kling" else "sora-2"
+        return {**raw, "shots": [shot]}
+
+    def run_command(self, run: CommandRun) -> None:
+        generate_one(run)
 
     def apply(self, tl: Timeline, params: BaseModel, ctx: StageContext) -> Timeline:
         from pipeline.providers.cost import fmt_usd
@@ -194,73 +228,32 @@ def credentials_note(clip: Any) -> dict[str, Any]:
             "ai_generated": creds.ai_generated}
 
 
-@click.command("generate")
-@click.option("--provider", default="local", show_default=True, type=click.Choice(["local", "sora", "kling"]),
-              help="Who renders the clip; local needs no keys or network.")
-@click.option("--model", default=None, help="sora-2 (default for local/sora), sora-2-pro, kling-v2-6 "
-              "(default for kling), kling-v2-5-turbo, kling-v2-1, kling-v1-6, ...")
-@click.option("--prompt", required=True, help="What the shot shows.")
-@click.option("--duration", type=float, help="Seconds (sora: 4/8/12; kling: 5/10).")
-@click.option("--aspect", help="16:9, 9:16 or 1:1 (kling only).")
-@click.option("--size", help="WxH, e.g. 1792x1024 for sora-2-pro's high tier.")
-@click.option("--negative-prompt", help="What the shot must not show (kling).")
-@click.option("--cfg-scale", type=float, help="Prompt adherence 0-1 (kling-v1.x only).")
-@click.option("--image", type=click.Path(dir_okay=False), help="First-frame image (PNG/JPEG).")
-@click.option("--image-tail", type=click.Path(dir_okay=False), help="Last-frame image (kling, with --image).")
-@click.option("--sound/--no-sound", default=None, help="Native audio (kling-v2-6, pro mode).")
-@click.option("--mode", type=click.Choice(["std", "pro"]), help="Kling quality: std 720p, pro 1080p.")
-@click.option("--remix", "remix_of", metavar="VIDEO_ID", help="Remix a finished sora video with --prompt.")
-@click.option("--seed", type=int, help="Make the result repeatable (local provider).")
-@click.option("--poll-interval", type=click.FloatRange(min=0, min_open=True),
-              help="Seconds between status checks (default 10).")
-@click.option("--budget", type=click.FloatRange(min=0), metavar="USD", help="Refuse to submit if the shot would cost more.")
-@click.option("--dry-run", is_flag=True, help="Validate and show the cost; submit nothing.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The clip to write (.mp4).")
-@click.option("--overwrite", "-y", is_flag=True, help="Replace OUT if it already exists.")
-@handle_errors
-def command(provider: str, model: str | None, prompt: str, duration: float | None, aspect: str | None,
-            size: str | None, negative_prompt: str | None, cfg_scale: float | None, image: str | None,
-            image_tail: str | None, sound: bool | None, mode: str | None, remix_of: str | None,
-            seed: int | None, poll_interval: float | None, budget: float | None, dry_run: bool,
-            output: str, overwrite: bool) -> None:
-    """Generate one shot with a video model (local, OpenAI-compatible Sora, or Kling).
-
-    Keys come from the environment: OPENAI_API_KEY (and OPENAI_BASE_URL), or
-    KLING_ACCESS_KEY and KLING_SECRET_KEY (and KLING_API_BASE). An interrupted run
-    started again resumes the same remote job instead of paying twice.
-
-    \b
-    Example:
-      reelforge generate --prompt "a lighthouse at dawn" --provider kling --model kling-v2-6 \\
-          --aspect 9:16 --duration 5 --sound -o lighthouse.mp4
-    """
-    from pipeline.progress import default_reporter
+def generate_one(run: CommandRun) -> None:
+    """generate on the command line: one shot, priced before it is submitted, written to -o."""
+    from pipeline.files import is_video_path
     from pipeline.providers.cost import estimate, fmt_usd
     from pipeline.providers.generate import copy_to, generate_clip
 
-    reporter = default_reporter()
-    out = check_output(output, [p for p in (image, image_tail) if p], overwrite)
+    params = run.params
+    assert isinstance(params, GenerateParams) and run.output is not None
+    out, ctx = run.output, run.ctx
     if not is_video_path(out):
         raise InputError(f"-o {out}: unsupported output type '{out.suffix or '(none)'}'; the clip is a video (.mp4)")
-    if not dry_run:
+    if not ctx.dry_run:
         from pipeline.files import check_writable
 
         check_writable(out)  # before a paid job is submitted
-    if model is None:
-        model = "kling-v2-6" if provider == "kling" else "sora-2"
-    shot = Shot(id=out.stem or "shot", prompt=prompt, provider=provider, model=model, duration=duration,
-                aspect=aspect, size=size, sound=sound, seed=seed, negative_prompt=negative_prompt,
-                cfg_scale=cfg_scale, mode=mode, image=image, image_tail=image_tail, remix_of=remix_of)
-    ctx = StageContext(reporter=reporter)
+    shot = params.shots[0]
     req = request_for(shot, ctx, name_shot=False)
-    est = estimate(provider, req)
-    if provider != "local":
-        reporter.info(f"{provider} {req.model} {req.duration} s {req.width}x{req.height}: "
-                      f"about {fmt_usd(est.usd)}, ~{est.seconds:.0f} s")
+    est = estimate(shot.provider, req)
+    if shot.provider != "local":
+        ctx.reporter.info(f"{shot.provider} {req.model} {req.duration} s {req.width}x{req.height}: "
+                          f"about {fmt_usd(est.usd)}, ~{est.seconds:.0f} s")
+    budget = ctx.options.get("budget")
     if budget is not None and est.usd > budget:
         raise InputError(f"--budget {budget:.2f}: this shot would cost about {fmt_usd(est.usd)}; nothing was submitted")
-    if dry_run:
+    if ctx.dry_run:
         return
-    path, _ = generate_clip(req, provider, reporter, poll_interval=poll_interval)
+    path, _ = generate_clip(req, shot.provider, ctx.reporter, poll_interval=params.poll_interval)
     copy_to(path, out)
-    click.echo(f"wrote {out} ({req.width}x{req.height}, {req.duration} s, {req.model})", err=True)
+    ctx.reporter.info(f"wrote {out} ({req.width}x{req.height}, {req.duration} s, {req.model})")

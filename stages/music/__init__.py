@@ -3,27 +3,43 @@ under the voiceover, with the clips' own sound kept at a chosen level or muted."
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal, Optional, Union
+from typing import Annotated, Any, ClassVar, Literal, Optional, Union
 
-import click
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pipeline.cli.kit import handle_errors, inputs_argument, output_option
+from pipeline.run.params import Option
 from pipeline.run.stage import StageContext
 from pipeline.model.timeline import Timeline
+
+MAX_SECONDS = 3600  # fades and start: an hour is past any edit this is for
 
 
 class MusicParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    track: str
-    gain_db: float = Field(default=-6.0, ge=-60, le=20)
-    duck_db: float = Field(default=12.0, ge=0, le=60)
-    fade_in: float = Field(default=0.5, ge=0)
-    fade_out: float = Field(default=1.5, ge=0)
-    loop: bool = True
-    start: float = Field(default=0.0, ge=0)
-    original_audio_db: Optional[Union[float, Literal["mute"]]] = None
+    track: Annotated[str, Option(help="The music file.", role="input")]
+    gain_db: Annotated[float, Option(help="Level of the music.")] = Field(default=-6.0, ge=-60, le=20)
+    duck_db: Annotated[float, Option(help="How far the music drops while the voice speaks (0: no ducking).")] = \
+        Field(default=12.0, ge=0, le=60)
+    fade_in: Annotated[float, Option(help="Fade-in seconds.")] = Field(default=0.5, ge=0, le=MAX_SECONDS)
+    fade_out: Annotated[float, Option(help="Fade-out seconds at the end.")] = Field(default=1.5, ge=0, le=MAX_SECONDS)
+    loop: Annotated[bool, Option(help="Loop a track shorter than the picture (crossfaded on a beat).")] = True
+    start: Annotated[float, Option(help="Where the music starts (seconds).")] = Field(default=0.0, ge=0, le=MAX_SECONDS)
+    original_audio_db: Annotated[Optional[Union[float, Literal["mute"]]], Option(
+        metavar="G|mute", help="Level of the clips' own sound in dB, or 'mute'. Default: unchanged.")] = None
+
+    @field_validator("original_audio_db", mode="before")
+    @classmethod
+    def _level(cls, value: Any) -> Any:
+        if value is None or value == "mute":
+            return value
+        try:
+            level = float(value)
+        except (TypeError, ValueError):
+            raise ValueError("give a level in dB (e.g. -18) or 'mute'") from None
+        if not -60 <= level <= 60:
+            raise ValueError("must be between -60 and 60 dB (or 'mute')")
+        return level
 
 
 class MusicStage:
@@ -31,6 +47,10 @@ class MusicStage:
 
     name: ClassVar[str] = "music"
     Params: ClassVar[type[BaseModel]] = MusicParams
+    help: ClassVar[str] = "Lay a music bed under INPUT, ducked under the voiceover."
+    examples: ClassVar[tuple[str, ...]] = (
+        "reelforge music vo.timeline.json --track bed.m4a --gain-db -8 --original-audio-db mute \\\n"
+        "    -o scored.timeline.json",)
 
     def apply(self, tl: Timeline, params: BaseModel, ctx: StageContext) -> Timeline:
         from pipeline.errors import InputError
@@ -66,43 +86,3 @@ class MusicStage:
 
 
 STAGE = MusicStage
-
-
-def _original_level(ctx: click.Context, param: click.Parameter, value: str | None) -> object:
-    if value is None or value == "mute":
-        return value
-    try:
-        return float(value)
-    except ValueError:
-        raise click.BadParameter("give a level in dB (e.g. -18) or 'mute'") from None
-
-
-@click.command("music")
-@inputs_argument
-@click.option("--track", required=True, type=click.Path(dir_okay=False), help="The music file.")
-@click.option("--gain-db", type=float, default=-6.0, show_default=True, help="Level of the music.")
-@click.option("--duck-db", type=float, default=12.0, show_default=True,
-              help="How far the music drops while the voice speaks (0: no ducking).")
-@click.option("--fade-in", type=float, default=0.5, show_default=True, help="Fade-in seconds.")
-@click.option("--fade-out", type=float, default=1.5, show_default=True, help="Fade-out seconds at the end.")
-@click.option("--loop/--no-loop", default=True, show_default=True,
-              help="Loop a track shorter than the picture (crossfaded on a beat).")
-@click.option("--start", type=float, default=0.0, show_default=True, help="Where the music starts (seconds).")
-@click.option("--original-audio-db", "original", metavar="G|mute", callback=_original_level,
-              help="Level of the clips' own sound in dB, or 'mute'. Default: unchanged.")
-@output_option()
-@handle_errors
-def command(inputs: tuple[str, ...], track: str, gain_db: float, duck_db: float, fade_in: float,
-            fade_out: float, loop: bool, start: float, original: object, output: str, overwrite: bool) -> None:
-    """Lay a music bed under INPUT, ducked under the voiceover.
-
-    \b
-    Example:
-      reelforge music vo.timeline.json --track bed.m4a --gain-db -8 --original-audio-db mute \\
-          -o scored.timeline.json
-    """
-    from pipeline.cli.kit import run_stage_command
-
-    raw = {"track": track, "gain_db": gain_db, "duck_db": duck_db, "fade_in": fade_in, "fade_out": fade_out,
-           "loop": loop, "start": start, "original_audio_db": original}
-    run_stage_command("music", inputs, raw, output, overwrite, reads=[track])

@@ -4,18 +4,14 @@ losing the subject. The camera path, saliency and preview live beside this modul
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Literal, Optional
+from typing import Annotated, Any, ClassVar, Literal, Optional
 
-import click
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pipeline.cli.kit import check_output, handle_errors, inputs_argument, output_option
-from pipeline.files import is_video_path
+from pipeline.run.params import Option
 from pipeline.run.stage import StageContext
 from pipeline.model.timeline import Timeline
 
-ASPECT_CHOICES = ("9:16", "1:1", "4:5", "16:9")
-MODE_CHOICES = ("smart", "center", "blur-pad", "letterbox")
 
 
 class Keyframe(BaseModel):
@@ -31,11 +27,24 @@ class Keyframe(BaseModel):
 class ReframeParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    aspect: Literal["9:16", "1:1", "4:5", "16:9"]
-    mode: Literal["smart", "center", "blur-pad", "letterbox"] = "smart"
-    keyframes: dict[str, list[Keyframe]] = Field(default_factory=dict)  # clip id -> keys
-    path_out: Optional[str] = None
-    preview: Optional[str] = None
+    aspect: Annotated[Literal["9:16", "1:1", "4:5", "16:9"], Option(help="Target shape.")]
+    mode: Annotated[Literal["smart", "center", "blur-pad", "letterbox"], Option(
+        help="smart: the window follows faces, saliency and motion; center: fixed centre crop; "
+             "blur-pad: whole frame over a blurred copy; letterbox: whole frame over black.")] = "smart"
+    keyframes: Annotated[dict[str, list[Keyframe]], Option(cli=False)] = Field(default_factory=dict)  # clip id -> keys
+    path_out: Annotated[Optional[str], Option(
+        "--path-out", role="output", help="Write the crop window per source frame as JSON.")] = None
+    preview: Annotated[Optional[str], Option(
+        role="output", help="Render the source with the window drawn on it (.mp4).")] = None
+
+    @field_validator("preview")
+    @classmethod
+    def _video(cls, value: Optional[str]) -> Optional[str]:
+        from pipeline.files import is_video_path
+
+        if value is not None and not is_video_path(value):
+            raise ValueError("must be a video file (.mp4, .mov, .mkv)")
+        return value
 
     @field_validator("aspect", mode="before")
     @classmethod
@@ -52,6 +61,10 @@ class ReframeStage:
 
     name: ClassVar[str] = "reframe"
     Params: ClassVar[type[BaseModel]] = ReframeParams
+    help: ClassVar[str] = "Reframe INPUT (media files or a .timeline.json) to another aspect."
+    examples: ClassVar[tuple[str, ...]] = (
+        "reelforge reframe seq.timeline.json --aspect 9:16 --mode smart -o vert.timeline.json",
+        "reelforge reframe clip.mp4 --aspect 1:1 --path-out path.json --preview check.mp4 -o square.mp4")
 
     def recompose(self, tl: Timeline, width: int, height: int, mode: str | None = None,
                   reporter: Any = None) -> Timeline:
@@ -92,41 +105,3 @@ class ReframeStage:
 
 
 STAGE = ReframeStage
-
-
-@click.command("reframe")
-@inputs_argument
-@click.option("--aspect", required=True, type=click.Choice(ASPECT_CHOICES), help="Target shape.")
-@click.option("--mode", default="smart", show_default=True, type=click.Choice(MODE_CHOICES),
-              help="smart: the window follows faces, saliency and motion; center: fixed centre crop; "
-                   "blur-pad: whole frame over a blurred copy; letterbox: whole frame over black.")
-@click.option("--path-out", "path_out", type=click.Path(dir_okay=False),
-              help="Write the crop window per source frame as JSON.")
-@click.option("--preview", type=click.Path(dir_okay=False),
-              help="Render the source with the window drawn on it (.mp4).")
-@output_option()
-@handle_errors
-def command(inputs: tuple[str, ...], aspect: str, mode: str, path_out: str | None, preview: str | None,
-            output: str, overwrite: bool) -> None:
-    """Reframe INPUT (media files or a .timeline.json) to another aspect.
-
-    \b
-    Example:
-      reelforge reframe seq.timeline.json --aspect 9:16 --mode smart -o vert.timeline.json
-      reelforge reframe clip.mp4 --aspect 1:1 --path-out path.json --preview check.mp4 -o square.mp4
-    """
-    from pipeline.cli.kit import run_stage_command
-    from pipeline.errors import InputError
-
-    taken = {str(check_output(output, inputs, overwrite).resolve()): "-o"}
-    for flag, value in (("--path-out", path_out), ("--preview", preview)):
-        if value is None:
-            continue
-        if flag == "--preview" and not is_video_path(value):
-            raise InputError(f"--preview {value}: must be a video file (.mp4, .mov, .mkv)")
-        resolved = str(check_output(value, inputs, overwrite, flag=flag).resolve())
-        if resolved in taken:
-            raise InputError(f"{flag} {value}: is also the {taken[resolved]} output")
-        taken[resolved] = flag
-    run_stage_command("reframe", inputs, {"aspect": aspect, "mode": mode, "path_out": path_out,
-                                          "preview": preview}, output, overwrite)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Optional, Union
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Optional, Union
 
-import click
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pipeline.cli.kit import handle_errors
+from pipeline.run.command import CommandLine
+from pipeline.run.params import Option
 from pipeline.run.stage import StageContext
 from pipeline.model.timeline import FIT_POLICIES, Timeline
 
 Seconds = Union[float, int, str]
+MAX_SECONDS = 3600  # trims: an hour is past any clip this is for
+MAX_FPS = 240
 
 
 class ClipEdit(BaseModel):
@@ -26,17 +29,36 @@ class ClipEdit(BaseModel):
 class StitchParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    inputs: list[str] = Field(default_factory=list)  # media files appended to the track
-    transition: Optional[Union[str, list[str]]] = None  # one for every cut, or one per cut; None: keep
-    trim_head: float = Field(default=0.0, ge=0)
-    trim_tail: float = Field(default=0.0, ge=0)
-    clips: Union[list[ClipEdit], dict[str, ClipEdit]] = Field(default_factory=list)  # by position or id
-    size: Optional[str] = None
-    aspect: Optional[str] = None
-    fps: Optional[Union[str, float, int]] = None
-    fit: Optional[str] = None
-    match_color: bool = False
-    snap_to_beats: Optional[str] = None  # a music file
+    inputs: Annotated[list[str], Option(cli=False)] = Field(default_factory=list)  # media appended to the track
+    # one for every cut, or one per cut; None: keep
+    transition: Annotated[Optional[Union[str, list[str]]], Option(
+        "--transition", short="-t", metavar="NAME[:SECONDS]",
+        help="Between clips: cut (the default for new clips), fade, dissolve, fadeblack, fadewhite, wipeleft, "
+             "wiperight, wipeup, wipedown, slideleft, slideright, circleopen, smoothleft, smoothright or any other "
+             "ffmpeg xfade name; seconds default to 0.5. Give once for every cut, or once per cut.")] = None
+    trim_head: Annotated[float, Option(metavar="SECONDS", help="Cut this much off the start of every clip.")] = \
+        Field(default=0.0, ge=0, le=MAX_SECONDS)
+    trim_tail: Annotated[float, Option(metavar="SECONDS", help="Cut this much off the end of every clip.")] = \
+        Field(default=0.0, ge=0, le=MAX_SECONDS)
+    clips: Annotated[Union[list[ClipEdit], dict[str, ClipEdit]], Option(cli=False)] = \
+        Field(default_factory=list)  # by position or id
+    size: Annotated[Optional[str], Option(metavar="WxH", help="Canvas size (even). Default: the first clip's size.")] \
+        = None
+    aspect: Annotated[Optional[str], Option(
+        metavar="W:H", help="Canvas aspect; the longer side keeps the first clip's.")] = None
+    fps: Annotated[Optional[Union[str, float, int]], Option(
+        metavar="RATE", help="Canvas frame rate (24, 25, 30000/1001...). Default: the first clip's.")] = None
+    fit: Annotated[Optional[str], Option(
+        choices=FIT_POLICIES, help="How clips of another shape fill the canvas. Default: contain-blur.")] = None
+    match_color: Annotated[bool, Option(help="Match each clip's colour to its predecessor across the seam.")] = False
+    snap_to_beats: Annotated[Optional[str], Option(metavar="MUSIC", role="input", help=(
+        "Move each cut to the nearest beat of MUSIC (within each clip's media); prints the moves."))] = None
+    stream_copy: Annotated[bool, Option("--no-stream-copy", help=(
+        "Always re-encode, even when the clips could be copied."))] = True
+    # pipeline files and the API: write the joined sequence to this file (the command line's -o)
+    output: Annotated[Optional[str], Option(cli=False, role="output", help=(
+        "Write the joined sequence to this video file: stream-copied when the clips allow it (see stream_copy), "
+        "else rendered."))] = None
 
     @field_validator("transition")
     @classmethod
@@ -56,6 +78,30 @@ class StitchParams(BaseModel):
                 raise ValueError(str(exc).removeprefix("transition: ")) from None
         return value
 
+    @field_validator("fps")
+    @classmethod
+    def _fps(cls, value: Optional[Union[str, float, int]]) -> Optional[Union[str, float, int]]:
+        from pipeline.timebase import to_rate
+
+        if value is None or not str(value).strip():
+            return value
+        try:
+            rate = to_rate(float(value) if isinstance(value, (int, float)) or "/" not in str(value) else str(value))
+        except (ValueError, ZeroDivisionError, OverflowError):
+            raise ValueError("not a frame rate (e.g. 24, 30, 30000/1001)") from None
+        if not 1 <= rate <= MAX_FPS:
+            raise ValueError(f"must be between 1 and {MAX_FPS} frames per second")
+        return value
+
+    @field_validator("output")
+    @classmethod
+    def _video(cls, value: Optional[str]) -> Optional[str]:
+        from pipeline.files import VIDEO_EXTENSIONS, is_video_path
+
+        if value is not None and not is_video_path(value):
+            raise ValueError(f"must be a video file ({', '.join(VIDEO_EXTENSIONS)})")
+        return value
+
     @field_validator("fit")
     @classmethod
     def _fit(cls, value: Optional[str]) -> Optional[str]:
@@ -69,6 +115,20 @@ class StitchStage:
 
     name: ClassVar[str] = "stitch"
     Params: ClassVar[type[BaseModel]] = StitchParams
+    help: ClassVar[str] = """Join INPUT clips (media files or .timeline.json) into one sequence.
+
+    The canvas is the first clip's size and frame rate unless --size, --aspect or --fps
+    say otherwise; clips of another shape are fitted (--fit). The sequence lasts the sum of
+    the clips minus the transitions, exact to the frame. When the clips share codec, size,
+    rate, pixel format and audio layout, every cut is hard and nothing is trimmed, a
+    rendered output is stream-copied: no re-encode, packets unchanged."""
+    examples: ClassVar[tuple[str, ...]] = (
+        "reelforge stitch a.mp4 b.mp4 c.mp4 --transition fade:0.5 -o seq.timeline.json",
+        "reelforge stitch a.mp4 b.mp4 -t dissolve:0.4 --trim-head 0.2 --size 1080x1920 -o seq.mp4",
+        "reelforge stitch shot*.mp4 --snap-to-beats music.mp3 --match-color -o cut.mp4",
+        "reelforge stitch take1.mp4 take2.mp4 -o joined.mp4     # stream copy when possible")
+    command_line: ClassVar[CommandLine] = CommandLine(output=Option(
+        "--output", short="-o", help="OUT.timeline.json writes the edit; .mp4/.mov/.mkv renders it."))
 
     def apply(self, tl: Timeline, params: BaseModel, ctx: StageContext) -> Timeline:
         from stages.stitch import sequence
@@ -113,7 +173,32 @@ class StitchStage:
                     ctx.info(f"match colour: clip {i + 1} ({clip.id}): "
                              + ", ".join(f"{k} {v:g}" for k, v in fix.items()))
         tl.validate("stitch")
+        if params.output and not ctx.dry_run:
+            self.render(tl, params, ctx.resolve(params.output), ctx)
         return tl
+
+    def render(self, tl: Timeline, params: BaseModel, out: Path, ctx: StageContext) -> None:
+        """Write the joined sequence: by stream copy when nothing needs a decode (and
+        stream_copy is on), else rendered at the master preset's quality."""
+        from pipeline.delivery.master import refuse_source_as_output, render_master
+        from stages.stitch.streamcopy import stream_copy, why_not_stream_copy
+
+        assert isinstance(params, StitchParams)
+        refuse_source_as_output(tl, out)
+        if params.stream_copy:
+            reason = why_not_stream_copy(tl)
+            if reason is None:
+                from pipeline.delivery.manifest import output_sealer
+
+                seal = output_sealer(tl, out, tl.canvas.width, tl.canvas.height, transcoded=False)
+                stream_copy(tl, out, ctx.reporter, seal=seal)  # signed when content credentials are set
+                ctx.reporter.info(f"wrote {out} by stream copy (no re-encode, packets unchanged)")
+                ctx.outputs.append({"path": str(out), "kind": "joined sequence", "stream_copy": True})
+                return
+            ctx.reporter.info(f"re-encoding: {reason}")
+        render_master(tl, out, label="stitch", reporter=ctx.reporter)
+        ctx.reporter.info(f"wrote {out}")
+        ctx.outputs.append({"path": str(out), "kind": "joined sequence", "stream_copy": False})
 
     @staticmethod
     def _snap(tl: Timeline, music: str, ctx: StageContext) -> None:
@@ -137,91 +222,3 @@ class StitchStage:
 
 
 STAGE = StitchStage
-
-
-def _fit_choice() -> click.Choice:
-    return click.Choice(list(FIT_POLICIES))
-
-
-@click.command("stitch")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="OUT.timeline.json writes the edit; .mp4/.mov/.mkv renders it.")
-@click.option("--transition", "-t", "transitions", multiple=True, metavar="NAME[:SECONDS]",
-              help="Between clips: cut (the default for new clips), fade, dissolve, fadeblack, fadewhite, wipeleft, wiperight, "
-                   "wipeup, wipedown, slideleft, slideright, circleopen, smoothleft, smoothright or any other "
-                   "ffmpeg xfade name; seconds default to 0.5. Give once for every cut, or once per cut.")
-@click.option("--trim-head", type=float, default=0.0, show_default=True, metavar="SECONDS",
-              help="Cut this much off the start of every clip.")
-@click.option("--trim-tail", type=float, default=0.0, show_default=True, metavar="SECONDS",
-              help="Cut this much off the end of every clip.")
-@click.option("--size", metavar="WxH", help="Canvas size (even). Default: the first clip's size.")
-@click.option("--aspect", metavar="W:H", help="Canvas aspect; the longer side keeps the first clip's.")
-@click.option("--fps", metavar="RATE", help="Canvas frame rate (24, 25, 30000/1001...). Default: the first clip's.")
-@click.option("--fit", type=_fit_choice(), default=None,
-              help="How clips of another shape fill the canvas. Default: contain-blur.")
-@click.option("--match-color", is_flag=True, help="Match each clip's colour to its predecessor across the seam.")
-@click.option("--snap-to-beats", metavar="MUSIC", type=click.Path(dir_okay=False),
-              help="Move each cut to the nearest beat of MUSIC (within each clip's media); prints the moves.")
-@click.option("--no-stream-copy", is_flag=True, help="Always re-encode, even when the clips could be copied.")
-@click.option("--overwrite", "-y", is_flag=True, help="Replace OUT if it already exists.")
-@handle_errors
-def command(inputs: tuple[str, ...], output: str, transitions: tuple[str, ...], trim_head: float,
-            trim_tail: float, size: str | None, aspect: str | None, fps: str | None, fit: str | None,
-            match_color: bool, snap_to_beats: str | None, no_stream_copy: bool, overwrite: bool) -> None:
-    """Join INPUT clips (media files or .timeline.json) into one sequence.
-
-    The canvas is the first clip's size and frame rate unless --size, --aspect or --fps
-    say otherwise; clips of another shape are fitted (--fit). The sequence lasts the sum of
-    the clips minus the transitions, exact to the frame. When the clips share codec, size,
-    rate, pixel format and audio layout, every cut is hard and nothing is trimmed, a
-    rendered output is stream-copied: no re-encode, packets unchanged.
-
-    \b
-    Example:
-      reelforge stitch a.mp4 b.mp4 c.mp4 --transition fade:0.5 -o seq.timeline.json
-      reelforge stitch a.mp4 b.mp4 -t dissolve:0.4 --trim-head 0.2 --size 1080x1920 -o seq.mp4
-      reelforge stitch shot*.mp4 --snap-to-beats music.mp3 --match-color -o cut.mp4
-      reelforge stitch take1.mp4 take2.mp4 -o joined.mp4     # stream copy when possible
-    """
-    from pathlib import Path
-
-    from pipeline.cli.kit import check_output, emit, refuse_source_as_output, require_render_path
-    from pipeline.errors import InputError
-    from pipeline.run.stage import validate_params
-    from pipeline.model.clips import is_timeline_path
-    from pipeline.adapters.inputs import load_inputs
-
-    out = check_output(output, [*inputs, *([snap_to_beats] if snap_to_beats else [])], overwrite)
-    rendered = not is_timeline_path(out)
-    if rendered:
-        require_render_path(out)
-    from pipeline.render.transitions import parse_transition
-
-    for text in transitions:
-        parse_transition(text, "--transition")
-    for flag, value in (("--trim-head", trim_head), ("--trim-tail", trim_tail)):
-        if value < 0:
-            raise InputError(f"{flag} {value:g}: must not be negative")
-    if snap_to_beats and not Path(snap_to_beats).is_file():
-        raise InputError(f"--snap-to-beats {snap_to_beats}: no such file")
-    raw = {"transition": list(transitions) or None, "trim_head": trim_head, "trim_tail": trim_tail,
-           "size": size, "aspect": aspect, "fps": fps, "fit": fit, "match_color": match_color,
-           "snap_to_beats": str(Path(snap_to_beats).resolve()) if snap_to_beats else None}
-    stage = StitchStage()
-    params = validate_params(stage, {k: v for k, v in raw.items() if v is not None}, "option")
-    tl = stage.apply(load_inputs(inputs), params, StageContext())
-    if rendered and not no_stream_copy:
-        from stages.stitch.streamcopy import stream_copy, why_not_stream_copy
-
-        refuse_source_as_output(tl, out)
-        reason = why_not_stream_copy(tl)
-        if reason is None:
-            from pipeline.delivery.manifest import output_sealer
-
-            seal = output_sealer(tl, out, tl.canvas.width, tl.canvas.height, transcoded=False)
-            stream_copy(tl, out, seal=seal)
-            click.echo(f"wrote {out} by stream copy (no re-encode, packets unchanged)", err=True)
-            return
-        click.echo(f"re-encoding: {reason}", err=True)
-    emit(tl, out, label="stitch")

@@ -68,6 +68,8 @@ def why_not_stream_copy(tl: Timeline) -> str | None:
             return f"{name} is trimmed"
         if clip.hold or clip.crop is not None or clip.color or clip.effect:
             return f"{name} has a hold, crop, colour fix or effect"
+        if clip.audio_shift:
+            return f"{name} has its sound shifted"
         if "\n" in clip.source or "\r" in clip.source:
             return f"{name}: its file name cannot be written to a concat list"
         sigs.append(_stream_signature(clip.source))

@@ -3,33 +3,39 @@ voiceover track (lines never overlap), with word timings for captions."""
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal, Optional
+from typing import Annotated, ClassVar, Literal, Optional
 
-import click
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pipeline.cli.kit import handle_errors, inputs_argument, output_option
+from pipeline.run.params import Option
 from pipeline.run.stage import StageContext
 from pipeline.model.timeline import Timeline
-
 
 class RecordedLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    file: str
-    at: Optional[float] = Field(default=None, ge=0)
+    file: Annotated[str, Option(role="input")]
+    at: Optional[float] = Field(default=None, ge=0)  # past the picture: dropped or refused, by fit
     text: Optional[str] = None  # what is said, for word timings
 
 
 class VoiceoverParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    script: Optional[str] = None
-    audio: list[RecordedLine] = Field(default_factory=list)
-    tts: Literal["local", "openai", "elevenlabs"] = "local"
-    voice: Optional[str] = None
-    model: Optional[str] = None
-    fit: Literal["extend", "trim", "warn"] = "warn"
+    audio: Annotated[list[RecordedLine], Option(
+        "--audio", key="file", role="input", help="A recorded voice file; repeat for several."), Option(
+        "--at", key="at", help="Start (seconds) of the matching --audio; without it, files follow one another.")] = \
+        Field(default_factory=list)
+    script: Annotated[Optional[str], Option(
+        role="input", help="Text file, one line per cue: `[shot-id] text`, `[12.5] text` or plain text.")] = None
+    tts: Annotated[Literal["local", "openai", "elevenlabs"], Option(
+        help="Speech provider for --script (local is offline espeak-ng).")] = "local"
+    voice: Annotated[Optional[str], Option(help="Voice: espeak-ng voice (en-us, en-us+f3, de...), OpenAI voice "
+                                                "(alloy...) or ElevenLabs voice id.")] = None
+    model: Annotated[Optional[str], Option(
+        help="Speech model for openai (gpt-4o-mini-tts) or elevenlabs (eleven_multilingual_v2).")] = None
+    fit: Annotated[Literal["extend", "trim", "warn"], Option(
+        help="When the voice runs past the picture: hold the last frame, cut the line, or only warn.")] = "warn"
 
     @model_validator(mode="after")
     def _one_source(self) -> "VoiceoverParams":
@@ -43,6 +49,10 @@ class VoiceoverStage:
 
     name: ClassVar[str] = "voiceover"
     Params: ClassVar[type[BaseModel]] = VoiceoverParams
+    help: ClassVar[str] = "Add a voiceover to INPUT: recorded files at given times, or a spoken script."
+    examples: ClassVar[tuple[str, ...]] = (
+        "reelforge voiceover seq.timeline.json --script voiceover.txt --tts local -o vo.timeline.json",
+        "reelforge voiceover seq.mp4 --audio intro.wav --at 0.5 --audio outro.wav --at 6 -o vo.mp4")
 
     def apply(self, tl: Timeline, params: BaseModel, ctx: StageContext) -> Timeline:
         from pathlib import Path
@@ -93,41 +103,3 @@ class VoiceoverStage:
 
 
 STAGE = VoiceoverStage
-
-
-@click.command("voiceover")
-@inputs_argument
-@click.option("--audio", "audio", multiple=True, type=click.Path(dir_okay=False),
-              help="A recorded voice file; repeat for several.")
-@click.option("--at", "at", multiple=True, type=float,
-              help="Start (seconds) of the matching --audio; without it, files follow one another.")
-@click.option("--script", type=click.Path(dir_okay=False),
-              help="Text file, one line per cue: `[shot-id] text`, `[12.5] text` or plain text.")
-@click.option("--tts", type=click.Choice(["local", "openai", "elevenlabs"]), default="local", show_default=True,
-              help="Speech provider for --script (local is offline espeak-ng).")
-@click.option("--voice", help="Voice: espeak-ng voice (en-us, en-us+f3, de...), OpenAI voice (alloy...) "
-                              "or ElevenLabs voice id.")
-@click.option("--model", help="Speech model for openai (gpt-4o-mini-tts) or elevenlabs (eleven_multilingual_v2).")
-@click.option("--fit", type=click.Choice(["extend", "trim", "warn"]), default="warn", show_default=True,
-              help="When the voice runs past the picture: hold the last frame, cut the line, or only warn.")
-@output_option()
-@handle_errors
-def command(inputs: tuple[str, ...], audio: tuple[str, ...], at: tuple[float, ...], script: str | None,
-            tts: str, voice: str | None, model: str | None, fit: str, output: str, overwrite: bool) -> None:
-    """Add a voiceover to INPUT: recorded files at given times, or a spoken script.
-
-    \b
-    Example:
-      reelforge voiceover seq.timeline.json --script voiceover.txt --tts local -o vo.timeline.json
-      reelforge voiceover seq.mp4 --audio intro.wav --at 0.5 --audio outro.wav --at 6 -o vo.mp4
-    """
-    from pipeline.cli.kit import run_stage_command
-    from pipeline.errors import InputError
-
-    if bool(script) == bool(audio):
-        raise InputError("voiceover: give --script FILE or one or more --audio FILE (not both)")
-    if len(at) > len(audio):
-        raise InputError("--at: more --at than --audio options")
-    recorded = [{"file": f, "at": at[i] if i < len(at) else None} for i, f in enumerate(audio)]
-    raw = {"script": script, "audio": recorded or None, "tts": tts, "voice": voice, "model": model, "fit": fit}
-    run_stage_command("voiceover", inputs, raw, output, overwrite, reads=[*audio, *([script] if script else [])])

@@ -25,7 +25,7 @@ def _timed(argv: list[str]) -> float:
 
 def _master_args() -> list[str]:
     """The master preset's encoder settings (presets/master.toml) at the clips' own size."""
-    from pipeline.cli.kit import default_settings
+    from pipeline.delivery.master import master_settings as default_settings
     from pipeline.model.timeline import Canvas, Timeline
     from fractions import Fraction
 
