@@ -116,5 +116,5 @@ def test_a_canvas_larger_than_any_encoder_takes_is_bad_input(tmp_path: Path) -> 
         tl.validate()
     write_preset(tmp_path / "presets", "huge", width=20000, height=10000)
     r = run_cli("export", str(clip), "-p", "huge", "-o", str(tmp_path / "out"), env={"REELFORGE_PRESETS": str(tmp_path / "presets")})
-    assert r.returncode == 2 and "too large" in r.stderr and not (tmp_path / "out").exists()
+    assert r.returncode == 2 and "huge.toml" in r.stderr and "8192" in r.stderr and not (tmp_path / "out").exists()
     assert not (tmp_path / "big.timeline.json").exists()
