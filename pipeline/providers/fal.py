@@ -27,9 +27,7 @@ class FalProvider(GatewayProvider):
     key_env = "FAL_KEY"
     base_env = "FAL_QUEUE_URL"
     default_base = "https://queue.fal.run"
-
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Key {self.key}", "Content-Type": "application/json"}
+    auth_scheme = "Key"  # https://docs.fal.ai/documentation/model-apis/authentication
 
     def _url(self, rec: JobRecord, key: str, path: str) -> str:
         given = rec.extra.get(key)

@@ -62,15 +62,17 @@ class GatewayProvider:
     key_env = ""
     base_env = ""
     default_base = ""
+    auth_scheme = "Bearer"  # the word before the key in the Authorization header
     default_poll = 5.0
 
     def __init__(self) -> None:
         self.key = os.environ.get(self.key_env, "").strip()
         self.base = (os.environ.get(self.base_env) or self.default_base).rstrip("/")
 
-    # -- what a subclass provides ---------------------------------------------------------
     def headers(self) -> dict[str, str]:
-        raise NotImplementedError
+        return {"Authorization": f"{self.auth_scheme} {self.key}", "Content-Type": "application/json"}
+
+    # -- what a subclass provides ---------------------------------------------------------
 
     def submit(self, client: Any, req: VideoRequest, warn: Any) -> JobRecord:
         raise NotImplementedError

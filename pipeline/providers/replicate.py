@@ -23,9 +23,7 @@ class ReplicateProvider(GatewayProvider):
     key_env = "REPLICATE_API_TOKEN"
     base_env = "REPLICATE_BASE_URL"
     default_base = "https://api.replicate.com/v1"
-
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
+    auth_scheme = "Bearer"  # https://replicate.com/docs/reference/http
 
     def submit(self, client: Any, req: VideoRequest, warn: Any) -> JobRecord:
         from pipeline.providers.models import get_model

@@ -19,6 +19,7 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
+from pipeline.analysis.speech import parabolic_peak
 from pipeline.errors import RenderError
 
 AUDIO_SR = 16000
@@ -138,16 +139,6 @@ def _xcorr(a: np.ndarray, v: np.ndarray, max_lag: int) -> np.ndarray:
     return c / norm if norm > 0 else c * 0
 
 
-def _peak(c: np.ndarray) -> tuple[int, float]:
-    i = int(np.argmax(c))
-    if 0 < i < len(c) - 1:
-        y0, y1, y2 = c[i - 1], c[i], c[i + 1]
-        den = y0 - 2 * y1 + y2
-        if den < 0:
-            return i, float(0.5 * (y0 - y2) / den)
-    return i, 0.0
-
-
 def correlate(audio_env: np.ndarray, feats: dict[str, np.ndarray], fps: float,
               max_lag: float = MAX_LAG, video_start: float = 0.0) -> SyncResult:
     """Best offset over the picture features; confidence from the peak's prominence."""
@@ -169,7 +160,7 @@ def correlate(audio_env: np.ndarray, feats: dict[str, np.ndarray], fps: float,
         v = _on_grid(feat.astype(np.float64), video_start + np.arange(len(feat)) * frame, n, GRID)
         v = _smooth(v, sigma)
         c = _xcorr(a, v, lag_n)
-        i, frac = _peak(c)
+        i, frac = parabolic_peak(c)
         lag = (i - lag_n + frac) * GRID
         conf, matched, compared = _confidence(a, v, lag, frame, max_lag)
         step = max(1, int(round(0.01 / GRID)))
