@@ -38,6 +38,7 @@ class OutputSettings:
     audio_gain_db: float = 0.0  # linear gain to reach loudness_lufs
     limiter_dbtp: float | None = None  # true-peak limiter ceiling, only where needed
     limiter_release_ms: float = 80.0  # shorter only where quiet, peaky sound needs it
+    limiter_band_hz: float | None = None  # band limit around the limiter, a last resort
     extra: dict[str, Any] = field(default_factory=dict)
     # Average video rate (two-pass / capped outputs); when set, crf is ignored.
     video_bitrate: str | None = None
