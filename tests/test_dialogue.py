@@ -15,7 +15,8 @@ from pipeline.analysis.audio import decode_audio
 from pipeline.analysis.dialogue import clip_dialogue
 from pipeline.analysis.vad import speech_spans
 from pipeline.model.timeline import Timeline
-from pipeline.render import render
+from pipeline.render import OutputSettings, render
+from stages.voiceover.dialogue import MARGIN
 from tests.media import make_clip, stream_durations
 from tests.soundkit import RATE, apply_stage, band_db, click_bed, small_settings, tone, write_audio
 
@@ -54,14 +55,25 @@ def test_the_detector_finds_speech_in_real_voices_and_none_in_music_or_tones(tmp
 
 
 @pytest.fixture(scope="module")
-def scored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Timeline, Path]:
-    """Talking head, silent clip, talking head, with a music bed ducked by default; rendered."""
+def talk(tmp_path_factory: pytest.TempPathFactory) -> tuple[Timeline, Path]:
+    """Talking head (speech throughout), silent clip, talking head (with pauses): clip ids
+    vox_Input_00010, silent, vrt_1."""
     if not all((TALKING / n).is_file() for n in SPEAKERS):
         pytest.skip(f"real talking-head clips not found at {TALKING}")
     d = tmp_path_factory.mktemp("dialogue")
     silent = make_clip(d / "silent.mp4", duration=3.0)
+    return load_inputs([TALKING / SPEAKERS[0], silent, TALKING / SPEAKERS[1]]), d
+
+
+def quick() -> OutputSettings:
+    return OutputSettings(width=160, height=90, fps=Fraction(15), x264_preset="ultrafast", crf=35, profile=None)
+
+
+@pytest.fixture(scope="module")
+def scored(talk: tuple[Timeline, Path]) -> tuple[Timeline, Path]:
+    """The talking timeline with a music bed, ducked by default; rendered."""
+    tl, d = talk
     bed = write_audio(d / "bed.m4a", click_bed(16.0), codec=["-c:a", "aac", "-b:a", "192k"])
-    tl = load_inputs([TALKING / SPEAKERS[0], silent, TALKING / SPEAKERS[1]])
     tl = apply_stage("music", tl, d, track=str(bed), fade_in=0, fade_out=0)
     out = d / "scored.mp4"
     render(tl, [(small_settings(), out)])
@@ -87,6 +99,69 @@ def test_music_ducks_at_least_10_db_under_each_clips_speech(scored: tuple[Timeli
         assert bed - float(np.max(inside)) >= 10.0, (float(a), float(b), bed, float(np.max(inside)))
     vdur, adur = stream_durations(out)
     assert adur == vdur and abs(vdur - tl.duration) <= Fraction(1, 30)  # the sound ends with the picture
+
+
+def windows(path: Path, rate: int = RATE, window: float = 0.02) -> np.ndarray:
+    """RMS level (dBFS) of a rendered file's sound in consecutive windows."""
+    y = decode_audio(str(path), sample_rate=rate, mono=True)
+    n = int(window * rate)
+    frames = y[: y.size // n * n].reshape(-1, n)
+    return 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
+
+
+def stem(tl: Timeline, keep: str, out: Path) -> Path:
+    """Render only the clips' own sound (keep="original") or only the narrator."""
+    tl = tl.copy()
+    tl.track("original" if keep == "voiceover" else "voiceover").muted = True
+    render(tl, [(quick(), out)])
+    return out
+
+
+def test_avoid_moves_shot_lines_into_the_dialogues_gaps(talk: tuple[Timeline, Path], tmp_path: Path) -> None:
+    tl, _ = talk
+    (tmp_path / "vo.txt").write_text("[silent] Built for long days.\n[vrt_1] Rain or shine.\n")
+    warnings: list[str] = []
+    tl = apply_stage("voiceover", tl, tmp_path, warnings, script="vo.txt", over_dialogue="avoid")
+    assert warnings == []
+    first, second = tl.track("voiceover").items
+    shot = float(tl.clip_starts()[2])
+    cut = tl.cut_times()[0]  # the silent shot: it waits only for the talk before the cut to end
+    assert cut <= first.start <= cut + MARGIN + Fraction(1, 100)
+    assert float(second.start) > shot + 4.7  # after vrt_1's last words, in its final pause
+    assert tl.audio.get("original") is None or tl.track("original").duck is None
+    # measured on the render: where the narrator is heard, the clips' stem holds no speech
+    narrator = windows(stem(tl, "voiceover", tmp_path / "narrator.mp4")) > -50
+    speech = speech_spans(str(stem(tl, "original", tmp_path / "dialogue.mp4")))
+    assert narrator.sum() * 0.02 > 1.0 and len(speech) >= 3
+    talking = np.zeros_like(narrator)
+    for a, b in speech:
+        talking[int(a / 0.02):int(np.ceil(b / 0.02))] = True
+    both = np.flatnonzero(narrator & talking)
+    assert both.size == 0, [round(i * 0.02, 2) for i in both[:10]]
+    # a shot that talks from end to end has no gap: the line stays and the user is told
+    warnings.clear()
+    (tmp_path / "busy.txt").write_text("[vox_Input_00010] Every trail starts before sunrise.\n")
+    busy = apply_stage("voiceover", talk[0], tmp_path, warnings, script="busy.txt", over_dialogue="avoid")
+    assert busy.track("voiceover").items[0].start == 0
+    assert len(warnings) == 1 and "no gap in the dialogue of shot 'vox_Input_00010'" in warnings[0], warnings
+
+
+def test_duck_lowers_the_clips_own_sound_under_the_narrator(talk: tuple[Timeline, Path], tmp_path: Path) -> None:
+    tl, _ = talk
+    (tmp_path / "vo.txt").write_text("[2.0] Rain or shine.\n")
+    levels = {}
+    for mode in ("duck", "mix"):
+        t = apply_stage("voiceover", tl, tmp_path, script="vo.txt", over_dialogue=mode)
+        t.track("voiceover").gain_db = -60.0  # the narrator drives the ducking but is not heard
+        render(t, [(quick(), tmp_path / f"{mode}.mp4")])
+        levels[mode] = windows(tmp_path / f"{mode}.mp4")
+    line = t.track("voiceover").items[0]
+    times = (np.arange(levels["duck"].size) + 0.5) * 0.02
+    during = (times > float(line.start) + 0.1) & (times < float(line.end) - 0.1)
+    away = (times > 0.3) & (times < float(line.start) - 0.5) | (times > float(line.end) + 0.6) & (times < 4.0)
+    drop = levels["mix"] - levels["duck"]
+    assert abs(float(np.median(drop[during])) - 12.0) < 1.0, np.median(drop[during])
+    assert abs(float(np.median(drop[away]))) < 0.5
 
 
 def test_speech_spans_travel_with_the_timeline_and_old_files_still_load(scored: tuple[Timeline, Path],
