@@ -43,6 +43,8 @@ class RunResult:
     outputs: list[dict[str, Any]] = field(default_factory=list)
     states: dict[str, str] = field(default_factory=dict)  # step label -> cached/done/failed
     seconds: float = 0.0
+    steps: list[dict[str, Any]] = field(default_factory=list)  # label, stage, state, seconds (run record)
+    findings: list[dict[str, Any]] = field(default_factory=list)  # what steps measured (StageContext.findings)
 
     def summary(self) -> dict[str, Any]:
         return {"name": self.name, "variant": self.variant, "outputs": self.outputs, "states": self.states,
@@ -273,6 +275,9 @@ def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (
             upstream = _sha(data)
     result.timeline = tl if tl is not None else Timeline.from_dict(data, where=spec.name)
     result.outputs = list(ctx.outputs)
+    result.findings = list(ctx.findings)
+    result.steps = [{"label": r.label, "stage": r.stage, "state": r.state, "seconds": round(r.seconds or 0.0, 3)}
+                    for r in rows]
     result.seconds = time.monotonic() - started
     return result
 
@@ -313,12 +318,19 @@ def run_file_results(path: str | Path, dry_run: bool = False, *, force: Iterable
 
     if quiet is None:
         quiet = default_reporter().quiet
+    from pipeline.run.record import utc_now
+
+    started_at = utc_now()
     specs = load_specs(path, variants, variables)
     force = list(force)
     check_force(specs, force)
     starts = [initial_timeline(spec) for spec in specs]
     for spec, start in zip(specs, starts):  # the whole run's outputs are decided before any variant runs
         check_outputs(spec, start, bool(options.get("overwrite")))
+    if not dry_run:
+        from pipeline.run.record import check_review_paths
+
+        check_review_paths(specs, bool(options.get("overwrite")))
     results: list[RunResult] = []
     try:
         for spec, start in zip(specs, starts):
@@ -332,4 +344,10 @@ def run_file_results(path: str | Path, dry_run: bool = False, *, force: Iterable
         raise
     if summary and not dry_run:
         run_display().summary([r.summary() for r in results], quiet=quiet, table=live)
+    if not dry_run:
+        from pipeline.run.record import write_run
+
+        page = write_run(Path(path), specs, results, started_at, options.get("budget"), bool(options.get("overwrite")))
+        if page is not None and summary:
+            default_reporter().info(f"review page: {page}")
     return results
