@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from pipeline.errors import InputError
-from pipeline.run.outputs import check_outputs, param_files as _param_files
+from pipeline.run.outputs import check_outputs, output_fields, param_files as _param_files
 from pipeline.run.spec import PipelineSpec, Step, load_specs
 from pipeline.run.stage import StageContext, get_stage
 from pipeline.model.timeline import Canvas, Timeline
@@ -109,6 +109,10 @@ def _code_digest(stage: Any) -> str:
 def step_key(stage: Any, step: Step, upstream: Timeline | dict[str, Any], upstream_hash: str,
              ctx: StageContext) -> str:
     params = step.model.model_dump(mode="json") if step.model is not None else step.params
+    # A file the step writes (a report) is its result, not its input: it exists from the
+    # second run on, and reading it into the key would make every run a new one.
+    writes = set(output_fields(stage.Params)) if hasattr(stage, "Params") else set()
+    reads = {k: v for k, v in params.items() if k not in writes} if isinstance(params, dict) else params
     return _sha({
         "v": CACHE_VERSION,
         "stage": step.name,
@@ -118,7 +122,10 @@ def step_key(stage: Any, step: Step, upstream: Timeline | dict[str, Any], upstre
         "params": params,
         "upstream": upstream_hash,
         "sources": _digests(timeline_sources(upstream)),
-        "files": _digests(_param_files(params, ctx.base_dir)),
+        "files": _digests(_param_files(reads, ctx.base_dir)),
+        # a stage that reads what earlier steps wrote (check after export) depends on those files
+        "written": _digests(o["path"] for o in ctx.outputs if o.get("path"))
+        if getattr(stage, "reads_outputs", False) else None,
         "base": str(ctx.base_dir),
         # options that cannot change a result (a spending limit) stay out of the key
         "options": {k: v for k, v in ctx.options.items() if k not in RESULT_NEUTRAL_OPTIONS},
@@ -247,12 +254,13 @@ def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (
                 tl, data = None, entry["timeline"]
                 for out in entry.get("outputs", []):
                     ctx.outputs.append({**out, "cached": True})
+                ctx.findings.extend(entry.get("findings", []))
                 view.finish(row, "cached")
             else:
                 view.start(row)
                 if tl is None:
                     tl = Timeline.from_dict(data, where=f"cached result before {step.label}")
-                before = len(ctx.outputs)
+                before, found = len(ctx.outputs), len(ctx.findings)
                 known = timeline_sources(data)
                 try:
                     new = stage.apply(tl, step.model, ctx)
@@ -266,10 +274,15 @@ def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (
                     raise
                 written = [o["path"] for o in ctx.outputs[before:] if o.get("path")]
                 made = [s for s in timeline_sources(new) - known if os.path.isfile(s)]
+                # What the next step sees is the result as JSON, read back, exactly as a later
+                # run reads it from the cache (an int crop offset read back is a float): the
+                # next step's key and input are then the same in the first run and every later one.
+                canonical = Timeline.from_dict(new.to_dict(), where=step.label).to_dict()
                 if cacheable:
-                    save_entry(key, {"stage": step.name, "timeline": new.to_dict(), "files": _digests(written + made),
-                                     "outputs": ctx.outputs[before:], "seconds": time.monotonic() - row.started})
-                tl, data = new, new.to_dict()
+                    save_entry(key, {"stage": step.name, "timeline": canonical, "files": _digests(written + made),
+                                     "outputs": ctx.outputs[before:], "findings": ctx.findings[found:],
+                                     "seconds": time.monotonic() - row.started})
+                tl, data = None, canonical
                 view.finish(row, "done")
             result.states[step.label] = row.state
             upstream = _sha(data)

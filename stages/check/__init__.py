@@ -93,7 +93,9 @@ class CheckStage:
             "Output for --fix: a media copy (video stream-copied) or, for a timeline, a .timeline.json.")),
         output_field="output", output_required=False, overwrite_help="Replace OUT or the report if it exists.",
         extras=(JSON,))
-    cacheable: ClassVar[bool] = False  # it reads files and may stop the run: always run it
+    # After export it checks the files export wrote: their content is part of its cache key.
+    # A failing check that stops the run is never cached, so it runs (and fails) again.
+    reads_outputs: ClassVar[bool] = True
     dry_run_exact: ClassVar[bool] = True  # a dry run checks nothing and leaves the timeline as it is
 
     def run_command(self, run: CommandRun) -> int:

@@ -1,0 +1,184 @@
+"""Clips that already speak: the speech detector on real sound, the music bed ducking under
+each clip's dialogue, measured in the rendered file (real talking heads from
+../shared/media/talking stitched with a silent clip; see its SOURCES.md)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.adapters.inputs import load_inputs
+from pipeline.analysis.audio import decode_audio
+from pipeline.analysis.dialogue import clip_dialogue
+from pipeline.analysis.vad import speech_spans
+from pipeline.model.timeline import Timeline
+from pipeline.render import OutputSettings, render
+from stages.voiceover.dialogue import MARGIN
+from tests.media import make_clip, stream_durations
+from tests.soundkit import RATE, apply_stage, band_db, click_bed, small_settings, tone, write_audio
+
+MEDIA = Path(__file__).resolve().parents[1] / ".." / "shared" / "media"
+TALKING = MEDIA / "talking"
+SPEAKERS = ("vox_Input_00010.mp4", "vrt_1.mp4")  # 4.2 s of talk; 6.1 s with two pauses
+BAND = (12500.0, 13500.0)  # the test bed's tone: above what these recordings carry
+SAMPLE_BED = Path(__file__).resolve().parents[1] / "samples" / "music" / "bed.m4a"
+
+needs_talking = pytest.mark.skipif(not all((TALKING / n).is_file() for n in SPEAKERS),
+                                   reason=f"real talking-head clips not found at {TALKING}")
+
+
+def covered(spans: list[list[float]]) -> float:
+    return sum(b - a for a, b in spans)
+
+
+@needs_talking
+def test_the_detector_finds_speech_in_real_voices_and_none_in_music_or_tones(tmp_path: Path) -> None:
+    for name in ("vox_Input_00010.mp4", "vox_Audio_Source_00086.mp4", "vrt_3.mp4"):
+        path = TALKING / name
+        length = decode_audio(str(path), sample_rate=16000).size / 16000
+        assert covered(speech_spans(str(path))) > 0.8 * length, name
+    # vrt_1 pauses twice: the pauses are not speech
+    spans = speech_spans(str(TALKING / "vrt_1.mp4"))
+    assert len(spans) >= 2 and covered(spans) < 0.8 * 6.1
+    # music (the demo's bed), a steady chord with ticks (like the offline clips' sound)
+    # and silence are not speech
+    assert speech_spans(str(SAMPLE_BED)) == []
+    t = np.arange(int(4 * RATE)) / RATE
+    chord = (0.08 * np.sin(2 * np.pi * 110 * t) + 0.06 * np.sin(2 * np.pi * 165 * t)
+             + 0.3 * np.sin(2 * np.pi * 880 * t) * np.exp(-40 * np.mod(t, 1))).astype(np.float32)
+    assert speech_spans(str(write_audio(tmp_path / "chord.wav", chord))) == []
+    assert speech_spans(str(write_audio(tmp_path / "hum.wav", tone(4, 220, -20)))) == []
+    assert speech_spans(str(make_clip(tmp_path / "mute.mp4", duration=1.0))) == []
+
+
+@pytest.fixture(scope="module")
+def talk(tmp_path_factory: pytest.TempPathFactory) -> tuple[Timeline, Path]:
+    """Talking head (speech throughout), silent clip, talking head (with pauses): clip ids
+    vox_Input_00010, silent, vrt_1."""
+    if not all((TALKING / n).is_file() for n in SPEAKERS):
+        pytest.skip(f"real talking-head clips not found at {TALKING}")
+    d = tmp_path_factory.mktemp("dialogue")
+    silent = make_clip(d / "silent.mp4", duration=3.0)
+    return load_inputs([TALKING / SPEAKERS[0], silent, TALKING / SPEAKERS[1]]), d
+
+
+def quick() -> OutputSettings:
+    return OutputSettings(width=160, height=90, fps=Fraction(15), x264_preset="ultrafast", crf=35, profile=None)
+
+
+@pytest.fixture(scope="module")
+def scored(talk: tuple[Timeline, Path]) -> tuple[Timeline, Path]:
+    """The talking timeline with a music bed, ducked by default; rendered."""
+    tl, d = talk
+    bed = write_audio(d / "bed.m4a", click_bed(16.0), codec=["-c:a", "aac", "-b:a", "192k"])
+    tl = apply_stage("music", tl, d, track=str(bed), fade_in=0, fade_out=0)
+    out = d / "scored.mp4"
+    render(tl, [(small_settings(), out)])
+    return tl, out
+
+
+def test_music_ducks_at_least_10_db_under_each_clips_speech(scored: tuple[Timeline, Path]) -> None:
+    tl, out = scored
+    assert tl.track("music").duck is not None and tl.track("music").duck.roles == ["voiceover", "dialogue"]
+    assert [bool(c.speech) for c in tl.video] == [True, False, True]
+    level = band_db(decode_audio(str(out), sample_rate=RATE, mono=True), *BAND)
+    times = (np.arange(level.size) + 0.5) * 0.05
+    starts = [float(s) for s in tl.clip_starts()]
+    silent = level[(times > starts[1] + 0.6) & (times < starts[2] - 0.1)]
+    assert silent.size > 20
+    bed = float(np.median(silent))
+    spans = [s for spans in clip_dialogue(tl) for s in spans]
+    assert len(spans) >= 3
+    for a, b in spans:
+        inside = level[(times > float(a) + 0.1) & (times < float(b) - 0.1)]
+        assert inside.size > 5
+        # every moment of each span, not just its average, is 10 dB or more below the bed
+        assert bed - float(np.max(inside)) >= 10.0, (float(a), float(b), bed, float(np.max(inside)))
+    vdur, adur = stream_durations(out)
+    assert adur == vdur and abs(vdur - tl.duration) <= Fraction(1, 30)  # the sound ends with the picture
+
+
+def windows(path: Path, rate: int = RATE, window: float = 0.02) -> np.ndarray:
+    """RMS level (dBFS) of a rendered file's sound in consecutive windows."""
+    y = decode_audio(str(path), sample_rate=rate, mono=True)
+    n = int(window * rate)
+    frames = y[: y.size // n * n].reshape(-1, n)
+    return 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
+
+
+def stem(tl: Timeline, keep: str, out: Path) -> Path:
+    """Render only the clips' own sound (keep="original") or only the narrator."""
+    tl = tl.copy()
+    tl.track("original" if keep == "voiceover" else "voiceover").muted = True
+    render(tl, [(quick(), out)])
+    return out
+
+
+def test_avoid_moves_shot_lines_into_the_dialogues_gaps(talk: tuple[Timeline, Path], tmp_path: Path) -> None:
+    tl, _ = talk
+    (tmp_path / "vo.txt").write_text("[silent] Built for long days.\n[vrt_1] Rain or shine.\n")
+    warnings: list[str] = []
+    tl = apply_stage("voiceover", tl, tmp_path, warnings, script="vo.txt", over_dialogue="avoid")
+    assert warnings == []
+    first, second = tl.track("voiceover").items
+    shot = float(tl.clip_starts()[2])
+    cut = tl.cut_times()[0]  # the silent shot: it waits only for the talk before the cut to end
+    assert cut <= first.start <= cut + MARGIN + Fraction(1, 100)
+    assert float(second.start) > shot + 4.7  # after vrt_1's last words, in its final pause
+    assert tl.audio.get("original") is None or tl.track("original").duck is None
+    # measured on the render: where the narrator is heard, the clips' stem holds no speech
+    narrator = windows(stem(tl, "voiceover", tmp_path / "narrator.mp4")) > -50
+    speech = speech_spans(str(stem(tl, "original", tmp_path / "dialogue.mp4")))
+    assert narrator.sum() * 0.02 > 1.0 and len(speech) >= 3
+    talking = np.zeros_like(narrator)
+    for a, b in speech:
+        talking[int(a / 0.02):int(np.ceil(b / 0.02))] = True
+    both = np.flatnonzero(narrator & talking)
+    assert both.size == 0, [round(i * 0.02, 2) for i in both[:10]]
+    # a shot that talks from end to end has no gap: the line stays and the user is told
+    warnings.clear()
+    (tmp_path / "busy.txt").write_text("[vox_Input_00010] Every trail starts before sunrise.\n")
+    busy = apply_stage("voiceover", talk[0], tmp_path, warnings, script="busy.txt", over_dialogue="avoid")
+    assert busy.track("voiceover").items[0].start == 0
+    assert len(warnings) == 1 and "no gap in the dialogue of shot 'vox_Input_00010'" in warnings[0], warnings
+
+
+def test_duck_lowers_the_clips_own_sound_under_the_narrator(talk: tuple[Timeline, Path], tmp_path: Path) -> None:
+    tl, _ = talk
+    (tmp_path / "vo.txt").write_text("[2.0] Rain or shine.\n")
+    levels = {}
+    for mode in ("duck", "mix"):
+        t = apply_stage("voiceover", tl, tmp_path, script="vo.txt", over_dialogue=mode)
+        t.track("voiceover").gain_db = -60.0  # the narrator drives the ducking but is not heard
+        render(t, [(quick(), tmp_path / f"{mode}.mp4")])
+        levels[mode] = windows(tmp_path / f"{mode}.mp4")
+    line = t.track("voiceover").items[0]
+    times = (np.arange(levels["duck"].size) + 0.5) * 0.02
+    during = (times > float(line.start) + 0.1) & (times < float(line.end) - 0.1)
+    away = (times > 0.3) & (times < float(line.start) - 0.5) | (times > float(line.end) + 0.6) & (times < 4.0)
+    drop = levels["mix"] - levels["duck"]
+    assert abs(float(np.median(drop[during])) - 12.0) < 1.0, np.median(drop[during])
+    assert abs(float(np.median(drop[away]))) < 0.5
+
+
+def test_speech_spans_travel_with_the_timeline_and_old_files_still_load(scored: tuple[Timeline, Path],
+                                                                         tmp_path: Path) -> None:
+    tl, _ = scored
+    back = Timeline.from_dict(tl.to_dict())
+    assert [c.speech for c in back.video] == [c.speech for c in tl.video]
+    assert back.track("music").duck == tl.track("music").duck
+    # a file written before clips knew their speech, ducking under one role by name
+    old = tl.to_dict()
+    for clip in old["video"]:
+        for key in ("speech", "audio_gain_db", "audio_muted"):
+            clip.pop(key)
+    old["audio"]["music"]["duck"]["under"] = "voiceover"
+    loaded = Timeline.from_dict(old)
+    assert all(c.speech is None for c in loaded.video) and loaded.track("music").duck.roles == ["voiceover"]
+    bad = tl.to_dict()
+    bad["audio"]["music"]["duck"]["under"] = ["voiceover", "applause"]
+    with pytest.raises(Exception, match="duck.under: cannot duck under 'applause'"):
+        Timeline.from_dict(bad)
