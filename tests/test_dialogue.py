@@ -182,3 +182,60 @@ def test_speech_spans_travel_with_the_timeline_and_old_files_still_load(scored: 
     bad["audio"]["music"]["duck"]["under"] = ["voiceover", "applause"]
     with pytest.raises(Exception, match="duck.under: cannot duck under 'applause'"):
         Timeline.from_dict(bad)
+
+
+def span_level(path: Path, a: float, b: float) -> float:
+    y = decode_audio(str(path), sample_rate=16000, mono=True)
+    part = y[int(a * 16000):int(b * 16000)].astype(np.float64)
+    return float(10 * np.log10(np.mean(part ** 2)))
+
+
+def test_the_music_to_speech_figures_agree_with_the_mix(scored: tuple[Timeline, Path], tmp_path: Path) -> None:
+    from stages.check.balance import speech_balance
+
+    tl, _ = scored
+    balance = speech_balance(tl)
+    assert balance is not None and [r["role"] for r in balance["spans"]] == ["dialogue"] * 3
+    assert balance["min_difference_db"] >= 10
+    # each part of the rendered mix measured alone
+    music = tl.copy()
+    music.track("original").gain_db = -60.0  # still ducks the music, no longer heard
+    render(music, [(quick(), tmp_path / "music.mp4")])
+    speech = tl.copy()
+    speech.track("music").muted = True
+    render(speech, [(quick(), tmp_path / "speech.mp4")])
+    for row in balance["spans"]:
+        a, b = row["start"] + 0.2, row["end"] - 0.2
+        measured = span_level(tmp_path / "speech.mp4", a, b) - span_level(tmp_path / "music.mp4", a, b)
+        assert abs(measured - row["difference_db"]) < 2.0, (row, measured)
+
+
+COMMENTARY = MEDIA / "corpus" / "new-commentary.mp3"
+
+
+@pytest.mark.skipif(not COMMENTARY.is_file(), reason=f"the spoken commentary is not at {COMMENTARY}")
+def test_check_warns_when_the_music_is_under_10_db_below_the_narrator(tmp_path: Path) -> None:
+    import json
+
+    from tests.conftest import run_cli
+
+    clip = make_clip(tmp_path / "view.mp4", duration=7.0)
+    bed = write_audio(tmp_path / "bed.wav", click_bed(8.0))
+    seq = tmp_path / "vo.timeline.json"
+    r = run_cli("voiceover", str(clip), "--audio", str(COMMENTARY), "--at", "0.2", "-o", str(seq))
+    assert r.returncode == 0, r.stderr
+    found = {}
+    for name, extra in (("ducked", []), ("loud", ["--gain-db", "6", "--duck-db", "0"])):
+        scored = tmp_path / f"{name}.timeline.json"
+        r = run_cli("music", str(seq), "--track", str(bed), *extra, "-o", str(scored))
+        assert r.returncode == 0, r.stderr
+        r = run_cli("check", str(scored), "--json")
+        assert r.returncode == 0, r.stderr  # a warning never fails the check
+        doc = json.loads(r.stdout)
+        found[name] = next(c for c in doc["checks"] if c["name"] == "music_under_speech")
+        assert doc["music_under_speech"]["spans"][0]["role"] == "voiceover"
+        found[name]["min"] = doc["music_under_speech"]["min_difference_db"]
+    assert not found["ducked"].get("warning") and found["ducked"]["min"] >= 10, found
+    assert found["loud"].get("warning") and found["loud"]["min"] < 10 and "under 10 dB" in found["loud"]["detail"]
+    # 12 dB of ducking, and the bed 12 dB up (from its default -6 dB to +6)
+    assert found["ducked"]["min"] - found["loud"]["min"] == pytest.approx(24.0, abs=0.2)

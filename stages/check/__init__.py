@@ -133,6 +133,9 @@ class CheckStage:
             ctx.outputs.append({"check": label, "passed": doc["passed"],
                                 "offset_ms": "n/a" if off is None else off,
                                 "failed": ",".join(c["name"] for c in doc["checks"] if not c["passed"]) or "-"})
+            for c in doc["checks"]:
+                if c.get("warning"):
+                    ctx.warn(f"check {label}: {c['name']}: {c['detail']}")
             if doc["passed"]:
                 ctx.info(f"check {label}: passed ({len(doc['checks'])} checks)")
             else:

@@ -57,8 +57,11 @@ def shot_sections(doc: dict[str, Any], media: str | None) -> list[str]:
 def render_report(doc: dict[str, Any], media: str | None, target_lufs: float | None = None) -> str:
     """The HTML page for a check document (from checking.check_media or check_timeline)."""
     verdict = "PASS" if doc["passed"] else "FAIL"
+    def mark(c: dict[str, Any]) -> tuple[str, str]:
+        return ("bad", "✘") if not c["passed"] else ("warn", "!") if c.get("warning") else ("ok", "✔")
+
     rows = "".join(
-        f'<tr class="{"ok" if c["passed"] else "bad"}"><td>{"✔" if c["passed"] else "✘"}</td>'
+        f'<tr class="{mark(c)[0]}"><td>{mark(c)[1]}</td>'
         f"<td>{html.escape(c['name'])}</td><td>{html.escape(c['detail'])}</td></tr>" for c in doc["checks"])
     facts = [("A/V offset", "not measurable" if doc.get("av_offset_ms") is None else f"{doc['av_offset_ms']:+.1f} ms"),
              ("confidence", f"{doc.get('av_offset_confidence', 0):.2f}"),
@@ -66,6 +69,8 @@ def render_report(doc: dict[str, Any], media: str | None, target_lufs: float | N
              ("integrated", "-" if doc.get("integrated_lufs") is None else f"{doc['integrated_lufs']:.1f} LUFS"),
              ("true peak", "-" if doc.get("true_peak_dbtp") is None else f"{doc['true_peak_dbtp']:.1f} dBTP"),
              ("duration", f"{doc.get('duration_s', 0):.2f} s")]
+    if doc.get("music_under_speech"):
+        facts.append(("speech over music", f"{doc['music_under_speech']['min_difference_db']:+.1f} dB at worst"))
     fact_html = "".join(f"<div><b>{html.escape(k)}</b> {html.escape(str(v))}</div>" for k, v in facts)
     parts = shot_sections(doc, media) or ["<h2>Sound and picture</h2>", envelopes_svg(doc.get("sync") or {})]
     if media:
@@ -82,7 +87,7 @@ body{{font:14px/1.4 system-ui,sans-serif;margin:24px auto;max-width:800px;color:
 background:{"#2a7" if doc["passed"] else "#c33"}}}
 .facts{{display:flex;flex-wrap:wrap;gap:6px 18px;margin:12px 0}}
 table{{border-collapse:collapse;width:100%}}td{{border-bottom:1px solid #ddd;padding:4px 6px;vertical-align:top}}
-tr.bad td{{background:#fde8e8}}tr.ok td:first-child{{color:#2a7}}tr.bad td:first-child{{color:#c33}}
+tr.bad td{{background:#fde8e8}}tr.warn td{{background:#fdf5e0}}tr.warn td:first-child{{color:#b70}}tr.ok td:first-child{{color:#2a7}}tr.bad td:first-child{{color:#c33}}
 figure{{margin:8px 0}}figcaption{{color:#555;font-size:12px}}
 .sheet{{display:flex;flex-wrap:wrap;gap:6px}}.sheet img{{display:block;width:200px}}
 </style></head><body>
