@@ -127,6 +127,7 @@ class CheckStage:
                          None, preset))
         failures = []
         for doc, media, _preset in docs:
+            ctx.findings.append({"check": doc})  # the whole document, for the run record and review page
             label = doc["input"]
             off = doc.get("av_offset_ms")
             ctx.outputs.append({"check": label, "passed": doc["passed"],
