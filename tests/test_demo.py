@@ -39,7 +39,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("REELFORGE_PRESETS", str(presets))
         result = run_file_results(project / "promo.yaml", quiet=True, live=False, summary=False)[0]
-    return result, root / "out" / "promo.demo-small.mp4"
+    out = next(Path(o["path"]) for o in result.outputs if o.get("preset") == "demo-small"
+               and str(o.get("path", "")).endswith(".mp4"))
+    return result, out
 
 
 def test_the_demo_runs_and_delivers_on_target(demo: tuple[object, Path]) -> None:

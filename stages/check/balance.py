@@ -29,7 +29,7 @@ def _level_db(path: str, start: float, end: float) -> float | None:
     if y.size == 0:
         return None
     rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64))))
-    return 20 * np.log10(rms) if rms > 1e-6 else None
+    return float(20 * np.log10(rms)) if rms > 1e-6 else None
 
 
 def _speech(tl: Any) -> list[tuple[str, float, float, float]]:
