@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -153,6 +154,7 @@ def generate_clip(
         provider = get_provider(provider_name)
         options = JobOptions(poll_interval=poll_interval, request_digest=digest,
                              info={"model": req.model, "usd": _list_price(provider_name, req)})
+        began = time.monotonic()
         try:
             with atomic_output(target) as tmp:
                 provenance = provider.generate(req, tmp, reporter, options)
@@ -170,7 +172,8 @@ def generate_clip(
         except ReelforgeError as exc:
             exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
             raise
-        provenance = scrub({**provenance, **generation_facts(req, target), "request": digest})
+        provenance = scrub({**provenance, **generation_facts(req, target), "request": digest,
+                            "generation_s": round(time.monotonic() - began, 3), "usd": options.info.get("usd")})
         write_cache_file(meta_path, json.dumps(provenance, indent=2))
         rec = load_job(provider_name, digest)
         if rec is not None:

@@ -127,11 +127,15 @@ class CheckStage:
                          None, preset))
         failures = []
         for doc, media, _preset in docs:
+            ctx.findings.append({"check": doc})  # the whole document, for the run record and review page
             label = doc["input"]
             off = doc.get("av_offset_ms")
             ctx.outputs.append({"check": label, "passed": doc["passed"],
                                 "offset_ms": "n/a" if off is None else off,
                                 "failed": ",".join(c["name"] for c in doc["checks"] if not c["passed"]) or "-"})
+            for c in doc["checks"]:
+                if c.get("warning"):
+                    ctx.warn(f"check {label}: {c['name']}: {c['detail']}")
             if doc["passed"]:
                 ctx.info(f"check {label}: passed ({len(doc['checks'])} checks)")
             else:
