@@ -42,7 +42,8 @@ def cluster(kling: FakeKling, tmp_path_factory: pytest.TempPathFactory) -> Itera
     # sent through Ray
     env = {"KLING_API_BASE": kling.url, "KLING_ACCESS_KEY": kling.access, "KLING_SECRET_KEY": kling.secret,
            "REELFORGE_POLL_INTERVAL": "0.2", "REELFORGE_HTTP_BACKOFF": "0.05",
-           "REELFORGE_NODE_DIR": str(tmp_path_factory.mktemp("nodes"))}
+           "REELFORGE_NODE_DIR": str(tmp_path_factory.mktemp("nodes")),
+           "REELFORGE_CACHE": str(tmp_path_factory.mktemp("nodes-shared-cache"))}
     found = start_cluster(env)
     yield found
     left = found.stop()
@@ -67,9 +68,12 @@ def write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
-def ray_run(cluster: Cluster, *args: str, env: dict[str, str] | None = None):  # noqa: ANN201
-    return run_cli("run", *args, "--executor", "ray", "--json", env={"RAY_ADDRESS": cluster.address, **(env or {})},
-                   timeout=240)
+def ray_run(cluster: Cluster, *args: str, env: dict[str, str] | None = None, client: bool = False):  # noqa: ANN201
+    """`reelforge run ... --executor ray --json`: the cluster named by RAY_ADDRESS, or with
+    client=True by --address ray://HOST:PORT (Ray Client: the driver outside the cluster)."""
+    where = ("--address", cluster.client_address) if client else ()
+    return run_cli("run", *args, "--executor", "ray", *where, "--json",
+                   env={"RAY_ADDRESS": "" if client else cluster.address, **(env or {})}, timeout=240)
 
 
 def frame_md5s(path: Path) -> list[str]:
@@ -124,6 +128,13 @@ def test_matrix_on_the_cluster_matches_local_frame_for_frame_then_comes_from_cac
     doc = json.loads(again.stdout)
     assert doc["counts"] == {"cached": 6} and {row.get("node") for row in doc["rows"]} == {None}
     assert {p: p.stat().st_mtime_ns for p in (project / "ray").glob("*.mp4")} == stamps
+    # a shared filesystem: the nodes read the sources and write the outputs in place
+    two = write(project, "two.csv", "\n".join(textwrap.dedent(MATRIX).strip().splitlines()[:3]) + "\n")
+    shared = ray_run(cluster, str(pipe), "--matrix", str(two), "--var", "out=shared", "--shared-fs")
+    assert shared.returncode == 0, shared.stderr
+    assert json.loads(shared.stdout)["counts"] == {"done": 2}
+    for name in ("promo-1.tiny.mp4", "promo-2.tiny2.mp4"):
+        assert frame_md5s(project / "shared" / name) == frame_md5s(project / "local" / name)
 
 
 def _render_worker(cluster: Cluster) -> tuple[int, int] | None:
@@ -167,7 +178,7 @@ def test_a_worker_killed_mid_render_is_retried_and_nothing_partial_is_left(clust
 
     thread = threading.Thread(target=killer, daemon=True)
     thread.start()
-    r = ray_run(cluster, str(pipe))
+    r = ray_run(cluster, str(pipe), client=True)
     thread.join(timeout=5)
     assert killed, "the row's render was never seen running"
     assert r.returncode == 0, r.stderr
