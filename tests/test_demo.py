@@ -52,6 +52,10 @@ def test_the_demo_runs_and_delivers_on_target(demo: tuple[object, Path]) -> None
     assert abs(adur - vdur) < Fraction(1024, 48000)  # every sound ends with the picture (to one AAC frame)
     loud = measure_file(str(out))
     assert abs(loud.integrated_lufs - TARGET) <= 0.5 and loud.true_peak_dbtp <= CEILING, loud
+    # the check after export reports the music against the narrator and the dialogue
+    report = next(Path(o["path"]) for o in result.outputs if o.get("kind") == "check report")
+    page = report.read_text()
+    assert "music_under_speech" in page and "dB above the music at worst" in page
 
 
 def test_the_demos_talking_shot_is_heard_over_a_ducked_bed(demo: tuple[object, Path], tmp_path: Path) -> None:

@@ -98,6 +98,14 @@ def speech_balance(tl: Any) -> dict[str, Any] | None:
     return {"spans": rows, "min_difference_db": min(r["difference_db"] for r in rows), "threshold_db": MIN_GAP_DB}
 
 
+def timeline_balance(tl: Any) -> dict[str, Any] | None:
+    """speech_balance once the clips' speech is known (found in place where it is not)."""
+    from pipeline.analysis.dialogue import mark_speech
+
+    mark_speech(tl)
+    return speech_balance(tl)
+
+
 def balance_check(doc: dict[str, Any], make_check: Any) -> Any:
     """The music_under_speech check of a speech_balance document: it passes, with a
     warning when some speech is under MIN_GAP_DB above the music."""
