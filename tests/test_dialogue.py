@@ -237,6 +237,8 @@ def test_check_warns_when_the_music_is_under_10_db_below_the_narrator(tmp_path: 
         found[name]["min"] = doc["music_under_speech"]["min_difference_db"]
     assert not found["ducked"].get("warning") and found["ducked"]["min"] >= 10, found
     assert found["loud"].get("warning") and found["loud"]["min"] < 10 and "under 10 dB" in found["loud"]["detail"]
+    r = run_cli("check", str(tmp_path / "loud.timeline.json"))
+    assert r.returncode == 0 and "WARN  music_under_speech" in r.stderr, r.stderr
     # 12 dB of ducking, and the bed 12 dB up (from its default -6 dB to +6)
     assert found["ducked"]["min"] - found["loud"]["min"] == pytest.approx(24.0, abs=0.2)
 
