@@ -8,6 +8,8 @@ commands that write a media file in each run.
 
 from __future__ import annotations
 
+import json
+
 import stat
 import textwrap
 from pathlib import Path
@@ -95,18 +97,22 @@ def test_an_unchanged_demo_shaped_run_starts_no_encode(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     out = tmp_path / "out"
     made = sorted(p.name for p in out.iterdir())
-    assert made == sorted(["promo.check.html"] + [f"promo.{p}.{ext}" for p in ("vtiny", "vtiny2")
+    assert made == sorted(["promo.check.html", "promo.review.html", "promo.run.json"]
+                          + [f"promo.{p}.{ext}" for p in ("vtiny", "vtiny2")
                                                   for ext in ("mp4", "jpg", "srt", "vtt")]), made
     # the wrapper sees the work: the export's encode writes (a temporary beside) each output
     first_encodes = encodes(log)
     assert any(str(out) in w and w.endswith(".mp4") for ws in first_encodes for w in ws), first_encodes
-    stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    latest = ("promo.run.json", "promo.review.html")  # describe the latest run: rewritten each time
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name not in latest}
     log.unlink()
 
     second = run_cli("run", str(spec), cwd=tmp_path, env=env)
     assert second.returncode == 0, second.stderr
     assert encodes(log) == [], encodes(log)
     assert "promo: 7 cached in" in second.stderr, second.stderr  # every step, check and export too
-    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == stamps  # nothing rewritten
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name not in latest} == stamps  # nothing rewritten
+    steps = json.loads((out / "promo.run.json").read_text())["variants"][0]["steps"]
+    assert {s["state"] for s in steps} == {"cached"}
     # the check's result is still reported, from the cache
     assert "check=promo  passed=" in second.stderr

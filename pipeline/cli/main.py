@@ -225,6 +225,11 @@ from pipeline.cli.models import jobs, models  # noqa: E402 - the catalog and job
 cli.add_command(models)
 cli.add_command(jobs)
 
+from pipeline.cli.review import demo, review  # noqa: E402 - the review page and the shipped demo
+
+cli.add_command(review)
+cli.add_command(demo)
+
 
 @cli.command()
 @click.argument("pipeline_file", metavar="PIPELINE.yaml", type=click.Path(dir_okay=False))

@@ -42,7 +42,8 @@ class BatchRow:
     spec: PipelineSpec
     matrix_row: MatrixRow | None = None
     variant: str | None = None
-    values: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)  # the matrix row's
+    fixed: dict[str, Any] = field(default_factory=dict)  # set for the whole batch (--var)
 
     @property
     def name(self) -> str:
@@ -174,7 +175,7 @@ def load_batch(path: str | Path, matrix: str | Path | None = None, variants: Ite
     rows = read_csv(Path(matrix)) if matrix is not None else file_matrix(p)
     chosen: list[str | None] = list(dict.fromkeys(variants)) or list(variant_names(p)) or [None]
     if rows is None:
-        batch = [BatchRow(i, load_spec(p, v, fixed), variant=v) for i, v in enumerate(chosen, 1)]
+        batch = [BatchRow(i, load_spec(p, v, fixed), variant=v, fixed=fixed) for i, v in enumerate(chosen, 1)]
         check_distinct([b.spec for b in batch])
         return batch
     known = declared_vars(p)
@@ -191,7 +192,7 @@ def load_batch(path: str | Path, matrix: str | Path | None = None, variants: Ite
     for row in rows:
         for v in chosen:
             batch.append(BatchRow(len(batch) + 1, _load_row(p, v, row, fixed), matrix_row=row, variant=v,
-                                  values=row.values))
+                                  values=row.values, fixed=fixed))
     names = [b.spec.name for b in batch]
     if len(set(names)) < len(names):  # the file's name does not use the row's values
         width = len(str(len(rows)))

@@ -43,6 +43,8 @@ class RunResult:
     outputs: list[dict[str, Any]] = field(default_factory=list)
     states: dict[str, str] = field(default_factory=dict)  # step label -> cached/done/failed
     seconds: float = 0.0
+    steps: list[dict[str, Any]] = field(default_factory=list)  # label, stage, state, seconds (run record)
+    findings: list[dict[str, Any]] = field(default_factory=list)  # what steps measured (StageContext.findings)
 
     def summary(self) -> dict[str, Any]:
         return {"name": self.name, "variant": self.variant, "outputs": self.outputs, "states": self.states,
@@ -252,12 +254,13 @@ def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (
                 tl, data = None, entry["timeline"]
                 for out in entry.get("outputs", []):
                     ctx.outputs.append({**out, "cached": True})
+                ctx.findings.extend(entry.get("findings", []))
                 view.finish(row, "cached")
             else:
                 view.start(row)
                 if tl is None:
                     tl = Timeline.from_dict(data, where=f"cached result before {step.label}")
-                before = len(ctx.outputs)
+                before, found = len(ctx.outputs), len(ctx.findings)
                 known = timeline_sources(data)
                 try:
                     new = stage.apply(tl, step.model, ctx)
@@ -277,13 +280,17 @@ def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (
                 canonical = Timeline.from_dict(new.to_dict(), where=step.label).to_dict()
                 if cacheable:
                     save_entry(key, {"stage": step.name, "timeline": canonical, "files": _digests(written + made),
-                                     "outputs": ctx.outputs[before:], "seconds": time.monotonic() - row.started})
+                                     "outputs": ctx.outputs[before:], "findings": ctx.findings[found:],
+                                     "seconds": time.monotonic() - row.started})
                 tl, data = None, canonical
                 view.finish(row, "done")
             result.states[step.label] = row.state
             upstream = _sha(data)
     result.timeline = tl if tl is not None else Timeline.from_dict(data, where=spec.name)
     result.outputs = list(ctx.outputs)
+    result.findings = list(ctx.findings)
+    result.steps = [{"label": r.label, "stage": r.stage, "state": r.state, "seconds": round(r.seconds or 0.0, 3)}
+                    for r in rows]
     result.seconds = time.monotonic() - started
     return result
 
@@ -324,12 +331,19 @@ def run_file_results(path: str | Path, dry_run: bool = False, *, force: Iterable
 
     if quiet is None:
         quiet = default_reporter().quiet
+    from pipeline.run.record import utc_now
+
+    started_at = utc_now()
     specs = load_specs(path, variants, variables)
     force = list(force)
     check_force(specs, force)
     starts = [initial_timeline(spec) for spec in specs]
     for spec, start in zip(specs, starts):  # the whole run's outputs are decided before any variant runs
         check_outputs(spec, start, bool(options.get("overwrite")))
+    if not dry_run:
+        from pipeline.run.record import check_review_paths
+
+        check_review_paths(specs, bool(options.get("overwrite")))
     results: list[RunResult] = []
     try:
         for spec, start in zip(specs, starts):
@@ -343,4 +357,10 @@ def run_file_results(path: str | Path, dry_run: bool = False, *, force: Iterable
         raise
     if summary and not dry_run:
         run_display().summary([r.summary() for r in results], quiet=quiet, table=live)
+    if not dry_run:
+        from pipeline.run.record import write_run
+
+        page = write_run(Path(path), specs, results, started_at, options.get("budget"), bool(options.get("overwrite")))
+        if page is not None and summary:
+            default_reporter().info(f"review page: {page}")
     return results

@@ -256,7 +256,7 @@ class GenerateStage:
             clip.label = shot.id
             clips.append(clip)
             tl.provenance.append({"shot": shot.id, **provenance, "source": str(path),
-                                  "credentials": credentials_note(path)})
+                                  "continue_from": shot.continue_from, "credentials": credentials_note(path)})
         return append_clips(tl, clips)
 
 

@@ -23,7 +23,7 @@ def get_executor(name: str, address: str | None = None, shared_fs: bool = False,
 
         return LocalExecutor(workers=workers)
     if name == "ray":
-        from pipeline.run.executors.ray import RayExecutor
+        from pipeline.run.executors.raycluster import RayExecutor
 
         return RayExecutor(address=address, shared_fs=shared_fs)
     raise InputError(f"--executor {name}: unknown executor; choose {' or '.join(EXECUTORS)}")

@@ -107,3 +107,46 @@ def run_here(spec: PipelineSpec, start: Timeline | None, force: list[str], use_c
     cached = bool(result.states) and all(s == "cached" for s in result.states.values())
     return {"state": "cached" if cached else "done", "outputs": result.outputs, "reason": "",
             "seconds": time.monotonic() - started, "warnings": reporter.warnings}
+
+
+# ---- a row's result as one cache entry (rows that ran elsewhere: their steps' entries
+# are in another machine's cache; this one keeps what the row wrote here) ---------------
+def row_key(row: BatchRow, start: Timeline, options: dict[str, Any]) -> str:
+    """Everything a row's outputs depend on, as the step cache keys do, for all its steps."""
+    from pipeline.files import user_presets_dir
+    from pipeline.run.outputs import param_files
+    from pipeline.run.runner import CACHE_VERSION, RESULT_NEUTRAL_OPTIONS, _code_digest, _digests, _sha
+    from pipeline.run.runner import timeline_sources
+    from pipeline.run.stage import get_stage
+
+    spec = row.spec
+    steps = []
+    for step in spec.steps:
+        stage = get_stage(step.name)
+        params = step.model.model_dump(mode="json") if step.model is not None else step.params
+        steps.append({"stage": step.name, "code": _code_digest(stage), "params": params,
+                      "salt": stage.cache_salt(step.model) if hasattr(stage, "cache_salt") else None,
+                      "files": _digests(param_files(params, spec.base_dir))})
+    data = start.to_dict()
+    presets = user_presets_dir()
+    return "row-" + _sha({
+        "v": CACHE_VERSION, "name": spec.name, "start": _sha(data), "sources": _digests(timeline_sources(data)),
+        "steps": steps, "base": str(spec.base_dir),
+        "presets": _digests(map(str, presets.glob("*.toml"))) if presets.is_dir() else {},
+        "options": {k: v for k, v in options.items() if k not in RESULT_NEUTRAL_OPTIONS | {"overwrite"}}})
+
+
+def from_row_cache(row: BatchRow, start: Timeline, options: dict[str, Any]) -> RowResult | None:
+    from pipeline.run.runner import load_entry
+
+    entry = load_entry(row_key(row, start, options))
+    if entry is None:
+        return None
+    return RowResult(row.index, row.name, row.label, "cached", [{**o, "cached": True} for o in entry["outputs"]])
+
+
+def save_row_cache(row: BatchRow, start: Timeline, options: dict[str, Any], outputs: list[dict[str, Any]],
+                   written: list[str]) -> None:
+    from pipeline.run.runner import _digests, save_entry
+
+    save_entry(row_key(row, start, options), {"timeline": {}, "files": _digests(written), "outputs": outputs})
