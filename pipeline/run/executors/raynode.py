@@ -141,7 +141,8 @@ def run_row(job: dict[str, Any], refs: dict[str, Any], limiter: Any = None) -> d
     if job.get("presets_dir"):  # the driver's own presets, wherever this node sees them
         env["REELFORGE_PRESETS"] = to_node_dir(job["presets_dir"], root, shared)
     with environment(env), gate_to(limiter):
-        spec = load_spec(to_node[job["pipeline"]], job["variant"], job["variables"])
+        # the driver checked every file; the inputs are already in `start`
+        spec = load_spec(to_node[job["pipeline"]], job["variant"], job["variables"], check_files=False)
         spec.name = job["name"]
         start = Timeline.from_dict(_remap(job["start"], to_node), where=spec.name)
         result = run_here(spec, start, job["force"], job["use_cache"], job["options"])
