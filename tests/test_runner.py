@@ -186,7 +186,7 @@ def test_variants_one_output_set_each(project: Path, test_stages) -> None:  # no
     assert [r.name for r in results] == ["promo-long", "promo-short"]
     out = project / "out"
     assert sorted(p.name for p in out.iterdir()) == ["promo-long.tiny.mp4", "promo-long.tiny2.mp4",
-                                                    "promo-short.tiny.mp4"]
+                                                    "promo-short.tiny.mp4", "promo.review.html", "promo.run.json"]
     assert frames_of(out / "promo-long.tiny.mp4") == 90
     assert frames_of(out / "promo-short.tiny.mp4") == 75
     # one variant alone, again: served from cache

@@ -225,6 +225,11 @@ from pipeline.cli.models import jobs, models  # noqa: E402 - the catalog and job
 cli.add_command(models)
 cli.add_command(jobs)
 
+from pipeline.cli.review import demo, review  # noqa: E402 - the review page and the shipped demo
+
+cli.add_command(review)
+cli.add_command(demo)
+
 
 @cli.command()
 @click.argument("pipeline_file", metavar="PIPELINE.yaml", type=click.Path(dir_okay=False))
@@ -240,10 +245,21 @@ cli.add_command(jobs)
               help="Refuse to start if generating the shots would cost more.")
 @click.option("--overwrite", "-y", is_flag=True,
               help="Replace files at the outputs that reelforge did not write (or that were edited since).")
+@click.option("--matrix", type=click.Path(dir_okay=False), metavar="CSV",
+              help="A batch: one run per row; the header names variables, each row sets their values.")
+@click.option("--executor", type=click.Choice(["local", "ray"]),
+              help="Where a batch runs: local (a process pool, the default) or ray (a Ray cluster).")
+@click.option("--address", metavar="ADDR", help="The Ray cluster: auto, HOST:PORT or ray://HOST:PORT "
+              "(default: RAY_ADDRESS, else a cluster started on this machine).")
+@click.option("--shared-fs", is_flag=True, help="Every Ray node sees the files at the same paths: "
+              "use them in place instead of sending them through the object store.")
+@click.option("--workers", type=click.IntRange(min=1), metavar="N",
+              help="Rows at once with the local executor (default: one per CPU).")
 @handle_errors
 def run(pipeline_file: str, dry_run: bool, force: tuple[str, ...], variants: tuple[str, ...],
         assignments: tuple[str, ...], no_cache: bool, as_json: bool, budget: float | None,
-        overwrite: bool) -> None:
+        overwrite: bool, matrix: str | None, executor: str | None, address: str | None, shared_fs: bool,
+        workers: int | None) -> None:
     """Run a pipeline file: generate its shots, apply its steps, write its outputs.
 
     Every step's result is cached by the hash of its inputs: a second run re-does only
@@ -254,6 +270,7 @@ def run(pipeline_file: str, dry_run: bool, force: tuple[str, ...], variants: tup
       reelforge run samples/promo.yaml
       reelforge run promo.yaml --variant calm --var music=bed.wav --force export
       reelforge run promo.yaml --dry-run --budget 5
+      reelforge run promo.yaml --matrix variants.csv --executor ray --address auto
     """
     from pipeline.run.runner import run_file_results
 
@@ -264,6 +281,14 @@ def run(pipeline_file: str, dry_run: bool, force: tuple[str, ...], variants: tup
 
     from pipeline.errors import ReelforgeError
 
+    from pipeline.cli.batchview import is_batch, run_batch_command
+
+    if is_batch(pipeline_file, matrix, executor, address, shared_fs, workers):
+        with json_stdout(as_json) as stdout:
+            run_batch_command(pipeline_file, matrix, executor, address, shared_fs, workers, as_json, stdout,
+                              variants=variants, variables=variables, force=force, use_cache=not no_cache,
+                              budget=budget, overwrite=overwrite, dry_run=dry_run)
+        return
     with json_stdout(as_json) as stdout:
         try:
             results = run_file_results(pipeline_file, dry_run=dry_run, force=force, variants=variants,

@@ -129,6 +129,7 @@ def _video(tl: Timeline, where: str) -> None:
         if clip.fit is not None and clip.fit not in FIT_POLICIES:
             raise InputError(f"{name}: fit '{clip.fit}' is not one of {', '.join(FIT_POLICIES)}")
         _color(clip.color, name)
+        _clip_sound(clip, name)
         if clip.crop is not None:
             _crop(clip.crop, name)
         tr = clip.transition
@@ -152,6 +153,23 @@ def _video(tl: Timeline, where: str) -> None:
             used = (prev.duration if not prev.is_cut else 0) + (tr.duration if i < n - 1 and not tr.is_cut else 0)
             if used > clip.duration:
                 raise InputError(f"{name}: its two transitions together are longer than the clip")
+
+
+def _clip_sound(clip: Any, name: str) -> None:
+    _finite(clip.audio_gain_db, f"{name}: audio_gain_db", -MAX_GAIN_DB, MAX_GAIN_DB)
+    if not isinstance(clip.audio_muted, bool):
+        raise InputError(f"{name}: audio_muted: expected true or false")
+    if clip.speech is None:
+        return
+    if not isinstance(clip.speech, list):
+        raise InputError(f"{name}: speech: expected a list of [start, end] spans")
+    for j, span in enumerate(clip.speech):
+        if not isinstance(span, list) or len(span) != 2:
+            raise InputError(f"{name}: speech[{j}]: expected [start, end]")
+        _time(span[0], f"{name}: speech[{j}] start")
+        _time(span[1], f"{name}: speech[{j}] end")
+        if span[1] <= span[0]:
+            raise InputError(f"{name}: speech[{j}]: end must be after start")
 
 
 def _color(color: Any, name: str) -> None:
@@ -185,8 +203,15 @@ def _audio(tl: Timeline, where: str) -> None:
             _finite(trk.duck.amount_db, f"{where}: audio.{role}.duck.amount_db", 0.0, MAX_GAIN_DB)
             _time(trk.duck.attack, f"{where}: audio.{role}.duck.attack", Fraction(10))
             _time(trk.duck.release, f"{where}: audio.{role}.duck.release", Fraction(10))
-            if trk.duck.under not in AUDIO_ROLES:
-                raise InputError(f"{where}: audio.{role}.duck.under: unknown track {trk.duck.under!r}")
+            if trk.duck.within not in ("all", "speaking-clips"):
+                raise InputError(f"{where}: audio.{role}.duck.within: {trk.duck.within!r} is not all or speaking-clips")
+            under = trk.duck.under
+            if not isinstance(under, (str, list)) or not all(isinstance(r, str) for r in trk.duck.roles):
+                raise InputError(f"{where}: audio.{role}.duck.under: expected a track name or a list of them")
+            for name in trk.duck.roles:
+                if name not in (*AUDIO_ROLES, "dialogue") or name == role:
+                    raise InputError(f"{where}: audio.{role}.duck.under: cannot duck under {name!r} "
+                                     f"(known: {', '.join(r for r in (*AUDIO_ROLES, 'dialogue') if r != role)})")
         for j, item in enumerate(trk.items):
             name = f"{where}: {role} item {item.id or j + 1}"
             if not isinstance(item.source, str) or not item.source or "\0" in item.source:

@@ -42,7 +42,12 @@ def load(tp: Any, value: Any) -> Any:
         if value is None:
             return None
         non_none = [a for a in args if a is not type(None)]
-        return load(non_none[0], value)
+        for option in non_none[:-1]:  # the first type that reads the value (str | list[str])
+            try:
+                return load(option, value)
+            except (TypeError, KeyError, ValueError):
+                continue
+        return load(non_none[-1], value)
     if tp is Fraction:
         return to_fraction(value)
     if is_dataclass(tp):

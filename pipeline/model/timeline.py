@@ -77,6 +77,11 @@ class Clip:
     audio_shift: Fraction = Fraction(0)  # the clip's own sound is delayed this long (negative: advanced)
     effect: dict[str, Any] | None = None
     label: str = ""
+    # The clip's own sound: where it is speech ([start, end] seconds of the source; None:
+    # not analysed yet), and its level on top of the original track's gain, or muted.
+    speech: list[list[Fraction]] | None = None
+    audio_gain_db: float = 0.0
+    audio_muted: bool = False
 
     @property
     def duration(self) -> Fraction:
@@ -127,14 +132,26 @@ class AudioItem:
         return self.start + self.duration
 
 
+DIALOGUE = "dialogue"  # a ducking key: the speech in the clips' own sound (Clip.speech)
+
+
 @dataclass
 class Ducking:
-    """Lower this track by amount_db while the `under` role is active."""
+    """Lower this track by amount_db while any of the `under` roles is active: a track's
+    role, or "dialogue" for the speech in the clips' own sound. One role as a plain
+    string is the form of older files and still reads. `within` "speaking-clips" limits
+    it to the time of the clips whose own sound speaks (the clips' sound under the
+    narrator); "all" is the whole track."""
 
-    under: str = "voiceover"
+    under: str | list[str] = "voiceover"
     amount_db: float = 12.0
     attack: Fraction = Fraction(8, 100)
     release: Fraction = Fraction(4, 10)
+    within: str = "all"
+
+    @property
+    def roles(self) -> list[str]:
+        return [self.under] if isinstance(self.under, str) else list(self.under)
 
 
 @dataclass

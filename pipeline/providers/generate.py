@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -32,6 +33,32 @@ from pipeline.providers.registry import get_provider
 DEFAULT_LIMITS = {"local": 1, "sora": 2, "kling": 3}
 
 CLEANUP_WAIT = 15.0  # seconds an interrupted run waits for each worker to clean up
+
+# A wider gate around every shot that is not served from the cache, inside this process's
+# own per-provider semaphore: a cluster-wide limiter (pipeline.run.executors.limiter)
+# installs one. Called with the provider, the list price still to pay (None: unknown) and
+# the request digest; returns a context manager held while the shot is generated.
+SubmissionGate = Callable[[str, "float | None", str], "contextlib.AbstractContextManager[None]"]
+_submission_gate: SubmissionGate | None = None
+
+
+def set_submission_gate(gate: SubmissionGate | None) -> SubmissionGate | None:
+    """Install `gate` (None: none); returns the one it replaces."""
+    global _submission_gate
+    previous, _submission_gate = _submission_gate, gate
+    return previous
+
+
+def _slot(provider_name: str, req: VideoRequest) -> contextlib.AbstractContextManager[None]:
+    from pipeline.providers.jobs import load_job
+
+    gate = _submission_gate
+    if gate is None or cached_clip(req, provider_name) is not None:
+        return contextlib.nullcontext()
+    digest = req.digest(provider_name)
+    usd = 0.0 if load_job(provider_name, digest) is not None else _list_price(provider_name, req)
+    return gate(provider_name, usd, digest)
+
 
 _DIGEST_LOCKS: dict[str, threading.Lock] = {}
 _DIGEST_LOCKS_GUARD = threading.Lock()
@@ -127,6 +154,7 @@ def generate_clip(
         provider = get_provider(provider_name)
         options = JobOptions(poll_interval=poll_interval, request_digest=digest,
                              info={"model": req.model, "usd": _list_price(provider_name, req)})
+        began = time.monotonic()
         try:
             with atomic_output(target) as tmp:
                 provenance = provider.generate(req, tmp, reporter, options)
@@ -144,7 +172,8 @@ def generate_clip(
         except ReelforgeError as exc:
             exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
             raise
-        provenance = scrub({**provenance, **generation_facts(req, target), "request": digest})
+        provenance = scrub({**provenance, **generation_facts(req, target), "request": digest,
+                            "generation_s": round(time.monotonic() - began, 3), "usd": options.info.get("usd")})
         write_cache_file(meta_path, json.dumps(provenance, indent=2))
         rec = load_job(provider_name, digest)
         if rec is not None:
@@ -280,7 +309,8 @@ def generate_shots(
                 with sems.setdefault(job.provider, threading.BoundedSemaphore(1)):
                     if stop.is_set() and cached_clip(req, job.provider) is None:
                         raise _Skipped()
-                    results[job.id] = generate_clip(req, job.provider, shot_rep, poll_interval=poll_interval)
+                    with _slot(job.provider, req):
+                        results[job.id] = generate_clip(req, job.provider, shot_rep, poll_interval=poll_interval)
                 bars.done(job.id)
             except BaseException as exc:  # noqa: BLE001 - reported after every thread is done
                 errors[job.id] = exc

@@ -14,7 +14,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from pipeline.files import cache_dir, write_cache_file
 
@@ -51,6 +51,18 @@ def load_job(provider: str, digest: str) -> JobRecord | None:
     return rec if rec.status in ("pending", "submitted") else None
 
 
+# Also told of every record written (a cluster keeps them where every node can find them,
+# pipeline.run.executors.limiter); called with the record as written, after the write.
+_also_save: Callable[[dict[str, Any]], None] | None = None
+
+
+def set_record_sink(sink: Callable[[dict[str, Any]], None] | None) -> Callable[[dict[str, Any]], None] | None:
+    """Install `sink` (None: none); returns the one it replaces."""
+    global _also_save
+    previous, _also_save = _also_save, sink
+    return previous
+
+
 def save_job(rec: JobRecord) -> None:
     """Write the record atomically (and durably: fsync before the rename)."""
     from pipeline.providers.redaction import scrub
@@ -59,6 +71,16 @@ def save_job(rec: JobRecord) -> None:
     data = scrub(asdict(rec))
     data["base_url"] = public_url(data["base_url"])
     write_cache_file(p, json.dumps(data, indent=2), durable=True)
+    if _also_save is not None:
+        _also_save(data)
+
+
+def restore_job(data: dict[str, Any]) -> None:
+    """Write a record kept elsewhere (by another node) into this cache, unless this cache
+    already holds one for the request."""
+    rec = JobRecord(**data)
+    if not _path(rec.provider, rec.request).exists():
+        write_cache_file(_path(rec.provider, rec.request), json.dumps(data, indent=2), durable=True)
 
 
 def public_url(url: str) -> str:

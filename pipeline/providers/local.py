@@ -1,12 +1,14 @@
 """The offline video provider: deterministic clips with the exact shape of the model they
 stand in for. A detailed background pans slowly, a subject (a face on a disc) moves across
 the frame, the prompt is shown small at the top (Pillow with the shipped Roboto font: no system fonts),
-and kling-v2-6 with sound gets a sound bed whose ticks fall on the subject's bounces.
+and kling-v2-6 with sound gets a sound bed whose ticks fall on the subject's bounces, with
+the dialogue its prompt quotes spoken over it by espeak-ng.
 """
 
 from __future__ import annotations
 
 import random
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -97,6 +99,32 @@ def prompt_overlay(text: str, w: int, h: int) -> tuple[Any, int, int]:
     return img, (w - box_w) // 2, round(h * PROMPT_TOP)
 
 
+# Kling 2.6 with sound speaks the dialogue its prompt quotes ("..." or “...”); the
+# stand-in says it with espeak-ng (offline), from DIALOGUE_AT seconds, over its sound bed.
+_QUOTED = re.compile(r'"([^"]+)"|“([^”]+)”')
+DIALOGUE_AT = 0.4
+
+
+def spoken_line(prompt: str) -> str | None:
+    """The dialogue a prompt quotes (several quotes are said one after the other)."""
+    parts = [(a or b).strip() for a, b in _QUOTED.findall(prompt)]
+    return " ".join(p for p in parts if p) or None
+
+
+def _with_dialogue(bed: Any, line: str, duration: float) -> Any:
+    """The bed, lowered, with `line` spoken over it (cut at the end of the clip)."""
+    import ffmpeg
+
+    from pipeline.ffmpeg import media_path
+    from pipeline.providers.speech import synthesize
+
+    voice = ffmpeg.input(media_path(synthesize(line, "local").path)).audio
+    voice = (voice.filter("aresample", 48000).filter("aformat", channel_layouts="stereo")
+             .filter("adelay", delays=f"{int(DIALOGUE_AT * 1000)}", all=1))
+    bed = bed.filter("volume", 0.5)
+    return ffmpeg.filter([bed, voice], "amix", inputs=2, normalize=0, duration="first")
+
+
 class LocalVideoProvider:
     """Renders stand-in clips with ffmpeg; needs no keys and no network."""
 
@@ -150,6 +178,9 @@ class LocalVideoProvider:
                     # ambience, low in crest factor like the room tone such clips have
                     bed = f"(0.5+0.5*sin(2*PI*0.5*t))*({bed})"
                 a = ffmpeg.input(f"aevalsrc=exprs='{bed}|{bed}':s=48000:d={d}", f="lavfi").audio
+                line = spoken_line(req.prompt) if spec.sound != "always" else None
+                if line:
+                    a = _with_dialogue(a, line, float(d))
                 streams.append(a)
                 out_args.update({"c:a": "aac", "b:a": "128k", "ar": 48000})
             node = ffmpeg.output(*streams, media_path(out), **out_args)

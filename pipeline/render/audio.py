@@ -23,11 +23,16 @@ def silence_spec(sample_rate: int) -> str:
 
 def clip_audio(stream: Any, clip: Clip, sample_rate: int, samples: int) -> Any:
     """The clip's own sound as exactly `samples` stereo samples, moved by its audio_shift
-    (delayed with silence in front, or advanced by dropping its first samples)."""
+    (delayed with silence in front, or advanced by dropping its first samples), at its
+    own level (on top of the original track's)."""
     a = _normalise(stream, sample_rate)
     shift = int(round(clip.audio_shift * sample_rate))
     if shift > 0:
         a = a.filter("adelay", delays=f"{shift}S", all=1)
     elif shift < 0:
         a = a.filter("atrim", start_sample=-shift).filter("asetpts", "PTS-STARTPTS")
+    if clip.audio_muted:
+        a = a.filter("volume", 0)
+    elif clip.audio_gain_db:
+        a = a.filter("volume", f"{clip.audio_gain_db:.3f}dB")
     return a.filter("apad").filter("atrim", end_sample=samples).filter("asetpts", "PTS-STARTPTS")

@@ -3,9 +3,10 @@ clips' own sound, as exactly `total_samples` samples; and the per-output master 
 (loudness gain and true-peak limiter) that export's loudness plan decides.
 
 Every audio file is an input of the InputPool: it is opened once and split for each use.
-Ducking is a gain envelope computed from the voice's activity (audible spans, with short
-gaps bridged so the music does not pump between words), written as a volume expression
-with the track's attack and release.
+Ducking is a gain envelope computed from the activity of the roles a track ducks under
+(the voiceover's audible spans, the speech in the clips' own sound), with short gaps
+bridged so the music does not pump between words, written as a volume expression with
+the track's attack and release.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from pipeline.timebase import seconds_arg
-from pipeline.model.timeline import AudioItem, AudioTrack, Timeline
+from pipeline.model.timeline import DIALOGUE, AudioItem, AudioTrack, Ducking, Timeline
 
 MIX_ROLES = ("voiceover", "music", "sfx")
 _READ_MARGIN = Fraction(1, 5)
@@ -112,9 +113,14 @@ def _sum(streams: list[Any], total: int) -> Any:
 
 
 def voice_activity(tl: Timeline, role: str) -> list[tuple[float, float]]:
-    """Timeline spans (seconds) where the `role` track is audible, merged across items."""
+    """Timeline spans (seconds) where the `role` track is audible, merged across items;
+    for "dialogue", where the clips' own sound is speech (Clip.speech)."""
     from pipeline.analysis.activity import activity
 
+    if role == DIALOGUE:
+        from pipeline.analysis.dialogue import dialogue_spans
+
+        return dialogue_spans(tl)
     trk = tl.audio.get(role)
     if trk is None or trk.muted:
         return []
@@ -150,13 +156,23 @@ def _track_stream(tl: Timeline, trk: AudioTrack, pool: Any, ends: dict, sample_r
     a = _sum([_item_stream(it, pool, _key(it.source, ends), sample_rate, total) for it in trk.items], total)
     if trk.gain_db:
         a = a.filter("volume", f"{trk.gain_db:.3f}dB")
-    duck = trk.duck
-    if duck is not None and duck.amount_db > 0:
-        spans = voice_activity(tl, duck.under)
-        if spans:
-            expr = duck_expression(spans, duck.amount_db, float(duck.attack) or 0.001, float(duck.release) or 0.001)
-            a = a.filter("asetnsamples", n=_ENVELOPE_BLOCK, p=0).filter("volume", expr, eval="frame")
-    return a
+    return _ducked(a, tl, trk.duck)
+
+
+def _ducked(a: Any, tl: Timeline, duck: Ducking | None) -> Any:
+    """The stream lowered under every role its ducking names, with its attack and release."""
+    if duck is None or duck.amount_db <= 0:
+        return a
+    spans = sorted(span for role in duck.roles for span in voice_activity(tl, role))
+    if duck.within == "speaking-clips":
+        from pipeline.analysis.dialogue import speaking_clips
+
+        spans = sorted((max(a, lo), min(b, hi)) for a, b in spans for lo, hi in speaking_clips(tl)
+                       if min(b, hi) > max(a, lo))
+    if not spans:
+        return a
+    expr = duck_expression(spans, duck.amount_db, float(duck.attack) or 0.001, float(duck.release) or 0.001)
+    return a.filter("asetnsamples", n=_ENVELOPE_BLOCK, p=0).filter("volume", expr, eval="frame")
 
 
 def mix_tracks(tl: Timeline, original: Any, sample_rate: int, total_samples: int, pool: Any) -> Any:
@@ -165,8 +181,10 @@ def mix_tracks(tl: Timeline, original: Any, sample_rate: int, total_samples: int
     a = original
     if orig is not None and orig.muted:
         a = a.filter("volume", 0)
-    elif orig is not None and orig.gain_db:
-        a = a.filter("volume", f"{orig.gain_db}dB")
+    elif orig is not None:
+        if orig.gain_db:
+            a = a.filter("volume", f"{orig.gain_db}dB")
+        a = _ducked(a, tl, orig.duck)  # under the narrator (voiceover over_dialogue: duck)
     a = a.filter("atrim", end_sample=total_samples)
     ends = _read_ends(tl)
     others = [_track_stream(tl, trk, pool, ends, sample_rate, total_samples) for trk in _tracks(tl)]

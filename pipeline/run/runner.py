@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from pipeline.errors import InputError
-from pipeline.run.outputs import check_outputs, param_files as _param_files
+from pipeline.run.outputs import check_outputs, output_fields, param_files as _param_files
 from pipeline.run.spec import PipelineSpec, Step, load_specs
 from pipeline.run.stage import StageContext, get_stage
 from pipeline.model.timeline import Canvas, Timeline
@@ -43,6 +43,8 @@ class RunResult:
     outputs: list[dict[str, Any]] = field(default_factory=list)
     states: dict[str, str] = field(default_factory=dict)  # step label -> cached/done/failed
     seconds: float = 0.0
+    steps: list[dict[str, Any]] = field(default_factory=list)  # label, stage, state, seconds (run record)
+    findings: list[dict[str, Any]] = field(default_factory=list)  # what steps measured (StageContext.findings)
 
     def summary(self) -> dict[str, Any]:
         return {"name": self.name, "variant": self.variant, "outputs": self.outputs, "states": self.states,
@@ -107,6 +109,10 @@ def _code_digest(stage: Any) -> str:
 def step_key(stage: Any, step: Step, upstream: Timeline | dict[str, Any], upstream_hash: str,
              ctx: StageContext) -> str:
     params = step.model.model_dump(mode="json") if step.model is not None else step.params
+    # A file the step writes (a report) is its result, not its input: it exists from the
+    # second run on, and reading it into the key would make every run a new one.
+    writes = set(output_fields(stage.Params)) if hasattr(stage, "Params") else set()
+    reads = {k: v for k, v in params.items() if k not in writes} if isinstance(params, dict) else params
     return _sha({
         "v": CACHE_VERSION,
         "stage": step.name,
@@ -116,7 +122,10 @@ def step_key(stage: Any, step: Step, upstream: Timeline | dict[str, Any], upstre
         "params": params,
         "upstream": upstream_hash,
         "sources": _digests(timeline_sources(upstream)),
-        "files": _digests(_param_files(params, ctx.base_dir)),
+        "files": _digests(_param_files(reads, ctx.base_dir)),
+        # a stage that reads what earlier steps wrote (check after export) depends on those files
+        "written": _digests(o["path"] for o in ctx.outputs if o.get("path"))
+        if getattr(stage, "reads_outputs", False) else None,
         "base": str(ctx.base_dir),
         # options that cannot change a result (a spending limit) stay out of the key
         "options": {k: v for k, v in ctx.options.items() if k not in RESULT_NEUTRAL_OPTIONS},
@@ -245,12 +254,13 @@ def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (
                 tl, data = None, entry["timeline"]
                 for out in entry.get("outputs", []):
                     ctx.outputs.append({**out, "cached": True})
+                ctx.findings.extend(entry.get("findings", []))
                 view.finish(row, "cached")
             else:
                 view.start(row)
                 if tl is None:
                     tl = Timeline.from_dict(data, where=f"cached result before {step.label}")
-                before = len(ctx.outputs)
+                before, found = len(ctx.outputs), len(ctx.findings)
                 known = timeline_sources(data)
                 try:
                     new = stage.apply(tl, step.model, ctx)
@@ -264,15 +274,23 @@ def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (
                     raise
                 written = [o["path"] for o in ctx.outputs[before:] if o.get("path")]
                 made = [s for s in timeline_sources(new) - known if os.path.isfile(s)]
+                # What the next step sees is the result as JSON, read back, exactly as a later
+                # run reads it from the cache (an int crop offset read back is a float): the
+                # next step's key and input are then the same in the first run and every later one.
+                canonical = Timeline.from_dict(new.to_dict(), where=step.label).to_dict()
                 if cacheable:
-                    save_entry(key, {"stage": step.name, "timeline": new.to_dict(), "files": _digests(written + made),
-                                     "outputs": ctx.outputs[before:], "seconds": time.monotonic() - row.started})
-                tl, data = new, new.to_dict()
+                    save_entry(key, {"stage": step.name, "timeline": canonical, "files": _digests(written + made),
+                                     "outputs": ctx.outputs[before:], "findings": ctx.findings[found:],
+                                     "seconds": time.monotonic() - row.started})
+                tl, data = None, canonical
                 view.finish(row, "done")
             result.states[step.label] = row.state
             upstream = _sha(data)
     result.timeline = tl if tl is not None else Timeline.from_dict(data, where=spec.name)
     result.outputs = list(ctx.outputs)
+    result.findings = list(ctx.findings)
+    result.steps = [{"label": r.label, "stage": r.stage, "state": r.state, "seconds": round(r.seconds or 0.0, 3)}
+                    for r in rows]
     result.seconds = time.monotonic() - started
     return result
 
@@ -313,12 +331,19 @@ def run_file_results(path: str | Path, dry_run: bool = False, *, force: Iterable
 
     if quiet is None:
         quiet = default_reporter().quiet
+    from pipeline.run.record import utc_now
+
+    started_at = utc_now()
     specs = load_specs(path, variants, variables)
     force = list(force)
     check_force(specs, force)
     starts = [initial_timeline(spec) for spec in specs]
     for spec, start in zip(specs, starts):  # the whole run's outputs are decided before any variant runs
         check_outputs(spec, start, bool(options.get("overwrite")))
+    if not dry_run:
+        from pipeline.run.record import check_review_paths
+
+        check_review_paths(specs, bool(options.get("overwrite")))
     results: list[RunResult] = []
     try:
         for spec, start in zip(specs, starts):
@@ -332,4 +357,10 @@ def run_file_results(path: str | Path, dry_run: bool = False, *, force: Iterable
         raise
     if summary and not dry_run:
         run_display().summary([r.summary() for r in results], quiet=quiet, table=live)
+    if not dry_run:
+        from pipeline.run.record import write_run
+
+        page = write_run(Path(path), specs, results, started_at, options.get("budget"), bool(options.get("overwrite")))
+        if page is not None and summary:
+            default_reporter().info(f"review page: {page}")
     return results

@@ -60,6 +60,11 @@ def pipeline_schema() -> dict[str, Any]:
                                    "suffix": {"type": "string"}, "name": {"type": "string"}},
                 },
             },
+            "matrix": {
+                "description": "A batch: a CSV file (header: variable names) or a list of variable mappings; "
+                               "each row is one run with its own outputs.",
+                "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}],
+            },
             "canvas": {
                 "type": "object",
                 "additionalProperties": False,

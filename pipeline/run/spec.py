@@ -33,7 +33,7 @@ from pipeline.run.yamlfile import Key, read_yaml
 from pipeline.run.validation import _display, check_media, validate_step
 from pipeline.run.validation import hint as _hint
 
-TOP_KEYS = ("name", "version", "vars", "variants", "canvas", "inputs", "shots", "steps", "output_dir")
+TOP_KEYS = ("name", "version", "vars", "variants", "matrix", "canvas", "inputs", "shots", "steps", "output_dir")
 VARIANT_KEYS = ("vars", "steps", "suffix", "name")
 STEP_KEYS = ("id",)
 CANVAS_KEYS = ("width", "height", "fps", "sample_rate")
@@ -209,7 +209,7 @@ def load_spec(path: str | Path, variant: str | None = None, variables: dict[str,
     if not isinstance(raw_vars, dict):
         raise spec.fail(("vars",), "vars: must be a mapping of name: value")
     spec.vars = {str(k): v for k, v in {**raw_vars, **(variables or {})}.items()}
-    body = {k: substitute(v, spec.vars, spec, (k,)) for k, v in data.items() if k not in ("vars", "variants")}
+    body = {k: substitute(v, spec.vars, spec, (k,)) for k, v in data.items() if k not in ("vars", "variants", "matrix")}
     spec.name = str(substitute(spec.name, spec.vars, spec, ("name",)))
     name_key: Key = ("variants", variant) if variant is not None else ("name",)
     check_file_name(spec.name, f"{spec.where(*name_key)}: name")  # it names the outputs: no folders

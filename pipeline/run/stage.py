@@ -41,6 +41,7 @@ class StageContext:
     base_dir: Path = field(default_factory=Path.cwd)  # relative paths in params resolve here
     work_dir: Path | None = None  # scratch space for intermediate files (synthesised speech...)
     outputs: list[dict[str, Any]] = field(default_factory=list)  # what export wrote, check found
+    findings: list[dict[str, Any]] = field(default_factory=list)  # full measurements, kept in the run record
     dry_run: bool = False
     overwrite: bool = False  # replace existing files reelforge did not write (or that changed)
     options: dict[str, Any] = field(default_factory=dict)

@@ -93,7 +93,9 @@ class CheckStage:
             "Output for --fix: a media copy (video stream-copied) or, for a timeline, a .timeline.json.")),
         output_field="output", output_required=False, overwrite_help="Replace OUT or the report if it exists.",
         extras=(JSON,))
-    cacheable: ClassVar[bool] = False  # it reads files and may stop the run: always run it
+    # After export it checks the files export wrote: their content is part of its cache key.
+    # A failing check that stops the run is never cached, so it runs (and fails) again.
+    reads_outputs: ClassVar[bool] = True
     dry_run_exact: ClassVar[bool] = True  # a dry run checks nothing and leaves the timeline as it is
 
     def run_command(self, run: CommandRun) -> int:
@@ -115,21 +117,34 @@ class CheckStage:
         files = [o for o in ctx.outputs if o.get("preset") and is_video_path(str(o.get("path", "")))]
         docs = []
         if files:
+            from stages.check.balance import balance_check, timeline_balance
+            from stages.check.checking import Check
+
+            # the mix's parts are known only before it was rendered: from the timeline
+            balance = timeline_balance(tl.copy())
             for out in files:
                 name = params.preset or out.get("preset")
                 preset = get_preset(name) if name else None
-                docs.append((check_media(out["path"], params.tolerance, preset), out["path"], preset))
+                doc = check_media(out["path"], params.tolerance, preset)
+                if balance is not None:
+                    doc["checks"].append(balance_check(balance, Check).to_dict())
+                    doc["music_under_speech"] = balance
+                docs.append((doc, out["path"], preset))
         else:
             preset = get_preset(params.preset) if params.preset else None
             docs.append((check_timeline(tl, params.tolerance, preset, where=tl.meta.get("name", "timeline")),
                          None, preset))
         failures = []
         for doc, media, _preset in docs:
+            ctx.findings.append({"check": doc})  # the whole document, for the run record and review page
             label = doc["input"]
             off = doc.get("av_offset_ms")
             ctx.outputs.append({"check": label, "passed": doc["passed"],
                                 "offset_ms": "n/a" if off is None else off,
                                 "failed": ",".join(c["name"] for c in doc["checks"] if not c["passed"]) or "-"})
+            for c in doc["checks"]:
+                if c.get("warning"):
+                    ctx.warn(f"check {label}: {c['name']}: {c['detail']}")
             if doc["passed"]:
                 ctx.info(f"check {label}: passed ({len(doc['checks'])} checks)")
             else:

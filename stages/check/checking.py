@@ -31,9 +31,13 @@ class Check:
     name: str
     passed: bool
     detail: str
+    warning: bool = False  # passed, but worth a look (reported, never fails the check)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "passed": self.passed, "detail": self.detail}
+        out: dict[str, Any] = {"name": self.name, "passed": self.passed, "detail": self.detail}
+        if self.warning:
+            out["warning"] = True
+        return out
 
 
 def tolerance_window(name: str) -> tuple[float, float]:
@@ -255,8 +259,14 @@ def check_timeline(tl: Any, tolerance: str = "itu", preset: Any = None, where: s
     from pipeline.delivery.provenance import read_credentials
     from stages.check.shots import timeline_shots, worst
 
+    from stages.check.balance import balance_check, timeline_balance
+
     tolerance_window(tolerance)
+    tl = tl.copy()
+    balance = timeline_balance(tl)
     checks = timeline_checks(tl)
+    if balance is not None:
+        checks.append(balance_check(balance, Check))
     shots = timeline_shots(tl)
     checks += shot_checks(shots, tolerance)
     late = worst(shots)
@@ -280,6 +290,7 @@ def check_timeline(tl: Any, tolerance: str = "itu", preset: Any = None, where: s
         "true_peak_dbtp": None,
         "duration_s": round(float(tl.duration), 4),
         "cuts_s": [round(float(c), 4) for c in tl.cut_times()],
+        "music_under_speech": balance,
         "checks": [c.to_dict() for c in checks],
         "shots": [s.to_dict() for s in shots],
         "content_credentials": {src: read_credentials(src).to_dict() for src in tl.sources() if Path(src).is_file()},

@@ -42,7 +42,8 @@ def fix_file(doc: dict[str, Any], media: str | None, target: Path, reporter: Any
 def print_table(doc: dict[str, Any]) -> None:
     err = sys.stderr
     for c in doc["checks"]:
-        print(f"  {'ok  ' if c['passed'] else 'FAIL'}  {c['name']:<22} {c['detail']}", file=err)
+        mark = "FAIL" if not c["passed"] else "WARN" if c.get("warning") else "ok  "
+        print(f"  {mark}  {c['name']:<22} {c['detail']}", file=err)
     from pipeline.delivery.provenance import Credentials
 
     creds = doc.get("content_credentials") or {}

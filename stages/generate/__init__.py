@@ -212,6 +212,16 @@ class GenerateStage:
     def run_command(self, run: CommandRun) -> None:
         generate_one(run)
 
+    def quote(self, params: BaseModel, ctx: StageContext) -> list[tuple[str, float | None]]:
+        """(request, USD still to pay or None when unknown) per shot: a batch sums these over
+        its rows, each request once, against its budget before anything is submitted."""
+        from pipeline.providers.generate import provider_limits
+
+        assert isinstance(params, GenerateParams)
+        check_shots(params.shots)
+        rows, _, _ = plan(params.shots, ctx, provider_limits(params.concurrency))
+        return [(f"{r['provider']}-{r['request'].digest(r['provider'])}", r["usd"]) for r in rows]
+
     def apply(self, tl: Timeline, params: BaseModel, ctx: StageContext) -> Timeline:
         from pipeline.providers.generate import ShotJob, generate_shots, last_frame, provider_limits
         from pipeline.model.clips import append_clips, clip_from_media
@@ -246,7 +256,7 @@ class GenerateStage:
             clip.label = shot.id
             clips.append(clip)
             tl.provenance.append({"shot": shot.id, **provenance, "source": str(path),
-                                  "credentials": credentials_note(path)})
+                                  "continue_from": shot.continue_from, "credentials": credentials_note(path)})
         return append_clips(tl, clips)
 
 

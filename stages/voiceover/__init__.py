@@ -1,5 +1,6 @@
 """voiceover: recorded files or a script spoken by a speech provider, laid on the
-voiceover track (lines never overlap), with word timings for captions."""
+voiceover track (lines never overlap), with word timings for captions. Where a clip
+speaks, its own sound ducks under the narrator, or the narrator waits for a gap."""
 
 from __future__ import annotations
 
@@ -36,6 +37,12 @@ class VoiceoverParams(BaseModel):
         help="Speech model for openai (gpt-4o-mini-tts) or elevenlabs (eleven_multilingual_v2).")] = None
     fit: Annotated[Literal["extend", "trim", "warn"], Option(
         help="When the voice runs past the picture: hold the last frame, cut the line, or only warn.")] = "warn"
+    over_dialogue: Annotated[Literal["duck", "avoid", "mix"], Option(
+        help="Where a clip speaks: lower its own sound under the narrator (duck), move a [shot] line to the "
+             "shot's next gap in the dialogue (avoid), or leave both as they are (mix).")] = "duck"
+    dialogue_duck_db: Annotated[float, Option(
+        help="How far the clips' own sound drops while the narrator speaks (over-dialogue duck).")] = \
+        Field(default=12.0, ge=0, le=60)
 
     @model_validator(mode="after")
     def _one_source(self) -> "VoiceoverParams":
@@ -52,7 +59,8 @@ class VoiceoverStage:
     help: ClassVar[str] = "Add a voiceover to INPUT: recorded files at given times, or a spoken script."
     examples: ClassVar[tuple[str, ...]] = (
         "reelforge voiceover seq.timeline.json --script voiceover.txt --tts local -o vo.timeline.json",
-        "reelforge voiceover seq.mp4 --audio intro.wav --at 0.5 --audio outro.wav --at 6 -o vo.mp4")
+        "reelforge voiceover seq.mp4 --audio intro.wav --at 0.5 --audio outro.wav --at 6 -o vo.mp4",
+        "reelforge voiceover interview.timeline.json --script vo.txt --over-dialogue avoid -o vo.timeline.json")
 
     def apply(self, tl: Timeline, params: BaseModel, ctx: StageContext) -> Timeline:
         from pathlib import Path
@@ -60,6 +68,7 @@ class VoiceoverStage:
         from stages.voiceover import voicetrack as vt
         from pipeline.analysis.audio import decode_audio
         from pipeline.errors import InputError
+        from pipeline.model.timeline import Ducking
         from pipeline.providers.speech import estimate_words, synthesize
         from pipeline.timebase import to_fraction
         from pipeline.files import cache_dir, read_text_file
@@ -89,16 +98,33 @@ class VoiceoverStage:
                 y = decode_audio(str(speech.path), sample_rate=rate, mono=True)
                 seg, words = vt.trim_silence(vt.to_segment(y, rate), speech.words)
                 lines.append(vt.Line(cue, seg, words))
-        vt.place(tl, lines, ctx.warn)
+        speaking = 0
+        if params.over_dialogue != "mix":
+            from pipeline.analysis.dialogue import clip_dialogue, mark_speech
+
+            speaking = mark_speech(tl)
+        dialogue = None
+        if params.over_dialogue == "avoid" and speaking:
+            dialogue = sorted(span for spans in clip_dialogue(tl) for span in spans)
+        moved = vt.place(tl, lines, ctx.warn, dialogue)
         tl = vt.check_fit(tl, lines, params.fit, ctx.warn)
         if not any(len(ln.segment) for ln in lines):
             raise InputError("voiceover: every line falls after the end of the picture")
         track_path = vt.assemble(lines, rate, cache_dir() / "voiceover")
         tl.track("voiceover").items = vt.items_for(lines, track_path)  # replaces an earlier voiceover
+        duck = params.over_dialogue == "duck" and speaking and params.dialogue_duck_db > 0
+        if duck or "original" in tl.audio:
+            tl.track("original").duck = (Ducking(under=["voiceover"], amount_db=params.dialogue_duck_db,
+                                                 within="speaking-clips") if duck else None)
         tl.provenance.append({"voiceover": "recorded" if params.audio else params.tts,
                               "voice": params.voice or "", "lines": len(lines)})
         kept = [ln for ln in lines if len(ln.segment)]
-        ctx.info(f"voiceover: {len(kept)} line(s), {float(max(ln.end for ln in kept)):.2f}s")
+        over = ""
+        if speaking:
+            over = {"duck": f", the speaking clips' own sound {params.dialogue_duck_db:g} dB down under it",
+                    "avoid": f", {moved} line(s) moved clear of the clips' dialogue",
+                    "mix": ""}[params.over_dialogue]
+        ctx.info(f"voiceover: {len(kept)} line(s), {float(max(ln.end for ln in kept)):.2f}s{over}")
         return tl
 
 

@@ -8,6 +8,7 @@ Word times in AudioItem.words are timeline seconds (absolute), ready for caption
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -134,10 +135,15 @@ def trim_silence(seg: Any, words: list[dict]) -> tuple[Any, list[dict]]:
     return seg, [w for w in out if w["end"] > w["start"]]
 
 
-def place(tl: Timeline, lines: list[Line], warn: Callable[[str], None]) -> None:
+def place(tl: Timeline, lines: list[Line], warn: Callable[[str], None],
+          dialogue: list[tuple[Fraction, Fraction]] | None = None) -> int:
     """Give every line a start: its time, its shot's start, or after the previous line;
-    push lines that would overlap the previous one (with a warning when they were placed)."""
+    push lines that would overlap the previous one (with a warning when they were placed).
+    With `dialogue` (timeline spans of the clips' own speech), a `[shot]` line moves to
+    the first gap in its shot's dialogue that fits it, or stays with a warning. Returns
+    how many lines moved clear of dialogue."""
     prev_end: Fraction | None = None
+    moved = 0
     for line in lines:
         cue = line.cue
         if cue.at is not None:
@@ -151,8 +157,35 @@ def place(tl: Timeline, lines: list[Line], warn: Callable[[str], None]) -> None:
                 warn(f"{cue.where}: line moved from {float(want):.2f}s to {float(prev_end + GAP):.2f}s "
                      f"so it does not overlap the line before")
             want = prev_end + GAP
+        if dialogue is not None:
+            clear = _clear_of_dialogue(tl, line, Fraction(round(want * 1000), 1000), dialogue, warn)
+            moved += clear != want
+            want = clear
         line.start = Fraction(round(want * 1000), 1000)
         prev_end = line.end
+    return moved
+
+
+def _clear_of_dialogue(tl: Timeline, line: Line, want: Fraction, dialogue: list[tuple[Fraction, Fraction]],
+                       warn: Callable[[str], None]) -> Fraction:
+    """Where a line starts so it does not talk over the clips' dialogue (voiceover
+    over_dialogue: avoid): a [shot] line moves within its shot; others only warn."""
+    from stages.voiceover.dialogue import MARGIN, free_start, overlaps, shot_end, shot_index
+
+    cue = line.cue
+    if not overlaps(want - MARGIN, want + line.duration + MARGIN, dialogue):
+        return want
+    index = shot_index(tl, cue.shot) if cue.shot is not None else None
+    if index is None:
+        warn(f"{cue.where}: line \"{_short(cue.text)}\" plays over the clips' dialogue at {float(want):.2f}s "
+             f"(only [shot] lines are moved clear of it)")
+        return want
+    start = free_start(want, line.duration, shot_end(tl, index), dialogue)
+    if start is None:
+        warn(f"{cue.where}: no gap in the dialogue of shot '{cue.shot}' fits the line \"{_short(cue.text)}\" "
+             f"({float(line.duration):.2f}s); it plays over the dialogue")
+        return want
+    return Fraction(math.ceil(start * 1000), 1000)
 
 
 # --fit extend holds the last frame at most this long (seconds): a mistyped --at must not

@@ -1,0 +1,1 @@
+"""The review page of a run (page.py), with its style and script as package data."""
