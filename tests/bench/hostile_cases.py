@@ -171,16 +171,21 @@ def protocols() -> list[Case]:
         def walk(node: Any) -> None:
             if isinstance(node, dict):
                 for k, v in node.items():
-                    if k == "duration" and isinstance(v, (int, float)):
+                    if k in ("duration", "duration_s") and isinstance(v, (int, float)):
                         durations.append(float(v))
                     walk(v)
             elif isinstance(node, list):
                 for v in node:
                     walk(v)
         try:
-            walk(json.loads(r.stdout))
+            doc = json.loads(r.stdout)
         except ValueError:
             return "stdout is not one JSON document"
+        walk(doc)
+        if isinstance(doc, dict) and "av_offset_ms" in doc:  # check: the plain clip's sound is 200 ms early
+            offset = doc["av_offset_ms"]
+            if not isinstance(offset, (int, float)) or abs(offset - 200) > 50:
+                return f"measured the wrong file (offset {offset} ms, want about 200)"
         if any(abs(d - 2.0) < 0.2 for d in durations) or not any(abs(d - 4.0) < 0.3 for d in durations):
             return f"measured the wrong file (durations {durations[:4]})"
         return None
