@@ -23,20 +23,22 @@ KLING_MODEL = "kling-v2-5-turbo"
 
 
 # ---- 4, 6: servers ------------------------------------------------------------------------------
-def _kling(ctx: Ctx, **kw: Any) -> Any:
+def _kling(ctx: Ctx, echo: bool = True, **kw: Any) -> Any:
     from tests.fake_echo import EchoKling
+    from tests.fake_kling import FakeKling
 
-    server = EchoKling(ctx.root / "media" / "clip.mp4", **kw).start()
+    server = (EchoKling if echo else FakeKling)(ctx.root / "media" / "clip.mp4", **kw).start()
     ctx.extra_env.update({"KLING_API_BASE": server.url, "KLING_ACCESS_KEY": server.access,
                           "KLING_SECRET_KEY": server.secret})
     ctx.secrets |= {server.access, server.secret}
     return server
 
 
-def _sora(ctx: Ctx, **kw: Any) -> Any:
+def _sora(ctx: Ctx, echo: bool = True, **kw: Any) -> Any:
     from tests.fake_echo import EchoSora
+    from tests.fake_sora import FakeSora
 
-    server = EchoSora(ctx.root / "media" / "clip.mp4", **kw).start()
+    server = (EchoSora if echo else FakeSora)(ctx.root / "media" / "clip.mp4", **kw).start()
     ctx.extra_env.update({"REELFORGE_SORA_BASE_URL": server.url, "OPENAI_BASE_URL": server.url,
                           "OPENAI_API_KEY": server.key})
     ctx.secrets.add(server.key)
@@ -101,7 +103,7 @@ def speech_not_audio() -> Case:
 
 def paid_once(provider: str) -> Case:
     def drive(ctx: Ctx) -> Result:
-        server = _kling(ctx, polls=15) if provider == "kling" else _sora(ctx, polls=15)
+        server = _kling(ctx, echo=False, polls=15) if provider == "kling" else _sora(ctx, echo=False, polls=15)
         args = ["generate", "--provider", provider, "--prompt", "one shot, asked twice"]
         if provider == "kling":
             args += ["--model", KLING_MODEL]
@@ -123,10 +125,21 @@ def paid_once(provider: str) -> Case:
 
 
 # ---- 7: interrupted generation -------------------------------------------------------------------
-def interrupted(sig: int) -> Case:
+RUN_SHOTS = """shots:
+  - {id: pan, prompt: "a long slow pan", model: sora-2, provider: local, duration: 8, seed: 1}
+  - {id: tilt, prompt: "a long slow tilt", model: sora-2, provider: local, duration: 8, seed: 2}
+steps:
+  - export: {presets: [tiny], dir: out}
+"""
+
+
+def interrupted(sig: int, command: str = "generate") -> Case:
+    args = (["generate", "--provider", "local", "--prompt", "a long slow pan", "--duration", "8", "-o", "shot.mp4"]
+            if command == "generate" else ["run", "p.yaml"])
+
     def drive(ctx: Ctx) -> Result:
-        proc = ctx.start(["generate", "--provider", "local", "--prompt", "a long slow pan", "--duration", "8",
-                          "-o", "shot.mp4"])
+        (ctx.work / "p.yaml").write_text(RUN_SHOTS)
+        proc = ctx.start(args)
         t0 = time.monotonic()
         while time.monotonic() - t0 < 20 and not list(ctx.cache.rglob("*partial*")):
             time.sleep(0.05)
@@ -145,7 +158,8 @@ def interrupted(sig: int) -> Case:
             r.code = 0  # stopped, and left nothing behind
         return r
 
-    return Case("7", f"generate then {signal.Signals(sig).name}", expect="ok", outputs=("shot.mp4",), drive=drive)
+    return Case("7", f"{command} then {signal.Signals(sig).name}", args, expect="ok", outputs=("shot.mp4", "out"),
+                drive=drive)
 
 
 def _cmdline(pid: str) -> bytes:
@@ -300,6 +314,40 @@ def preset_cases() -> list[Case]:
     ]
 
 
+# ---- 19: non-ASCII prompts -----------------------------------------------------------------------
+DRAW = """
+import numpy as np
+from pipeline.providers import local
+draw = getattr(local, "prompt_overlay", None) or getattr(local, "_caption")
+def band(text):
+    img = draw(text, 1280, 720)
+    return np.asarray(img[0] if isinstance(img, tuple) else img)
+def as_marks(t):  # one '?' per character, or per UTF-8 byte as OpenCV's Hershey fonts draw them
+    return {"".join(c if c.isascii() else "?" * n for c in t) for n in (1, 2, 3)} | {
+        "".join(c if c.isascii() else "?" * len(c.encode()) for c in t)}
+same = [any(np.array_equal(band(t), band(m)) for m in as_marks(t)) for t in ("Ωμέγα", "東京の夜", "café")]
+print("drawn as ? for", [t for t, s in zip(("Ωμέγα", "東京の夜", "café"), same) if s])
+raise SystemExit(1 if any(same) else 0)
+"""
+
+
+def non_ascii() -> list[Case]:
+    """The local provider's prompt text, at its drawing function (the generated frames differ
+    by prompt anyway: the background is seeded by it), then a generation through the CLI."""
+    def drive(ctx: Ctx) -> Result:
+        proc = subprocess.Popen([sys.executable, "-c", DRAW], cwd=ctx.work, env=ctx.env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        r = finish(proc, 60)
+        if r.code == 1:
+            r.problem = r.stdout.strip()
+        return r
+
+    return [Case("19", "prompt text drawn as glyphs", expect="ok", drive=drive),
+            Case("19", "generate with a non-ASCII prompt", ["generate", "--provider", "local", "--prompt",
+                                                            "Ωμέγα 東京の夜 café", "--duration", "4", "-o", "shot.mp4"],
+                 expect="ok", verify=media_at("shot.mp4"), outputs=("shot.mp4",))]
+
+
 # ---- the real corpus --------------------------------------------------------------------------
 CORPUS_FILES = ["SAR-2by3.mp4", "h264-mjpeg.mp4", "testsrc-hevc.mp4", "test_yuv422p.mp4", "mov_text.mp4", "testsrc.mkv",
                 "mono.mp3", "new-commentary.mp3", "alac.m4a"]
@@ -330,6 +378,7 @@ def cases(corpus: Path) -> list[Case]:
             keys_case("sora", "sora: key at the cut of an error body", "a kite at noon", "cut"),
             speech_not_audio()]
     return (keys + [paid_once("kling"), paid_once("sora"), interrupted(signal.SIGINT), interrupted(signal.SIGTERM),
+                    interrupted(signal.SIGINT, "run"), interrupted(signal.SIGTERM, "run"),
                     quiet(corpus, "tiktok", -14.0), quiet(corpus, "web-preview", -16.0), captions("srt"),
                     captions("vtt")] + cache_cases() + [doctor("hangs"), doctor("fails"), doctor("prints junk")]
-            + preset_cases() + corpus_cases(corpus))
+            + preset_cases() + non_ascii() + corpus_cases(corpus))

@@ -9,6 +9,7 @@ half-written at an output path, no file of the user's changed, no secret in any 
 in the cache. A case that needs an option or command the tree does not have is n/a.
 
     python -m tests.bench.hostile_census --tree /path/to/checkout [--json] [--only 3,8] [--jobs 2]
+    python -m tests.bench.hostile_census --compare before.json after.json    # the markdown table
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ CATEGORIES = {
     "9": "absurd values", "10": "edited timelines", "11": "caption files", "12": "cache folder",
     "13": "run errors", "14": "names escaping the out folder", "15": "variants sharing a name",
     "16": "output extensions", "17": "doctor with a hanging ffmpeg", "18": "user presets",
-    "19": "non-ASCII prompts", "corpus": "real corpus through every command",
+    "19": "non-ASCII prompts (local provider)", "corpus": "real corpus through every command",
 }
 
 
@@ -271,14 +272,39 @@ def table(verdicts: list[Verdict]) -> list[dict[str, object]]:
     return rows
 
 
+def compare(before: Path, after: Path) -> str:
+    """The markdown table of two --json censuses: per category, cases tried and clean in each."""
+    docs = [json.loads(p.read_text()) for p in (before, after)]
+    rows = [{r["category"]: r for r in d["table"]} for d in docs]
+    out = ["| category | tried before | clean before | tried after | clean after |", "| --- | ---: | ---: | ---: | ---: |"]
+    totals = [0, 0, 0, 0]
+    for cat, title in CATEGORIES.items():
+        b, a = rows[0].get(cat), rows[1].get(cat)
+        if not a:
+            continue
+        b = b or {"tried": 0, "clean": 0}
+        cells = [b["tried"], b["clean"], a["tried"], a["clean"]]
+        out.append(f"| {cat} {title} | " + " | ".join(map(str, cells)) + " |")
+        totals = [t + c for t, c in zip(totals, cells)]
+    out.append("| **total** | " + " | ".join(f"**{t}**" for t in totals) + " |")
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--tree", type=Path, required=True, help="a checkout of the repository to measure")
+    ap.add_argument("--tree", type=Path, help="a checkout of the repository to measure")
+    ap.add_argument("--compare", type=Path, nargs=2, metavar=("BEFORE.json", "AFTER.json"),
+                    help="print the markdown table of two --json censuses instead")
     ap.add_argument("--json", action="store_true", help="print every verdict and the table as JSON")
     ap.add_argument("--only", default="", help="categories to run, comma-separated (e.g. 3,8,corpus)")
     ap.add_argument("--case", default="", help="case names to run, comma-separated")
     ap.add_argument("--jobs", type=int, default=2, help="cases at once (default 2)")
     a = ap.parse_args(argv)
+    if a.compare:
+        print(compare(*a.compare))
+        return 0
+    if a.tree is None:
+        ap.error("--tree is required")
     only = {c for c in a.only.split(",") if c} or None
     names = {c for c in a.case.split(",") if c} or None
     t0 = time.monotonic()
