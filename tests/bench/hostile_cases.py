@@ -303,7 +303,8 @@ def runs() -> list[Case]:
         run_yaml("preview before refused export", 'inputs: [clip.mp4]\nsteps:\n'
                  '  - reframe: {aspect: "1:1", mode: center, preview: preview.mp4}\n'
                  "  - export: {presets: [tiny], dir: out}\n", cat="13", names=("p.tiny.mp4",),
-                 outputs=("preview.mp4",), files={"out__p_DOT_tiny_DOT_mp4": b"mine"}),
+                 outputs=("preview.mp4",), files={"out__p_DOT_tiny_DOT_mp4": b"mine"},
+                 unreachable="no such file 'preview.mp4'"),  # a tree that took the preview for an input
     ]
     for c in cases[2:4]:  # a refusal counts only with its JSON document
         c.drive = _with_json_check(c)

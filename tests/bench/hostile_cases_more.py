@@ -103,7 +103,7 @@ def speech_not_audio() -> Case:
 
 def paid_once(provider: str) -> Case:
     def drive(ctx: Ctx) -> Result:
-        server = _kling(ctx, echo=False, polls=15) if provider == "kling" else _sora(ctx, echo=False, polls=15)
+        server = _kling(ctx, echo=False, polls=150) if provider == "kling" else _sora(ctx, echo=False, polls=150)
         args = ["generate", "--provider", provider, "--prompt", "one shot, asked twice"]
         if provider == "kling":
             args += ["--model", KLING_MODEL]

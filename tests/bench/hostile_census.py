@@ -124,6 +124,7 @@ class Case:
     timeout: float = 60
     drive: Callable[[Ctx], Result] | None = None  # a case that is more than one command line
     needs: Callable[[Ctx], bool] | None = None  # False: the case does not apply to this tree (n/a)
+    unreachable: str = ""  # stderr text meaning this tree stops before the case's scenario (n/a)
 
 
 @dataclass
@@ -159,6 +160,8 @@ def judge(case: Case, ctx: Ctx, before: dict[str, str], r: Result) -> tuple[str,
     if r.problem:
         return "not clean", r.problem
     if r.code == 2 and any(m in r.stderr for m in NA_MARKERS):
+        return "n/a", r.stderr.strip().splitlines()[-1]
+    if case.unreachable and case.unreachable in r.stderr:
         return "n/a", r.stderr.strip().splitlines()[-1]
     if "Traceback" in text or "internal error" in text:
         return "not clean", "traceback or internal error"
