@@ -134,6 +134,10 @@ def test_review_serve_answers_on_localhost(run: dict) -> None:
         video = next(o["file"] for o in run["record"]["variants"][0]["outputs"] if o.get("preset"))
         got = httpx.get(url.group(0).rsplit("/", 1)[0] + "/" + video, timeout=10)
         assert got.status_code == 200 and got.content == (run["out"] / video).read_bytes()
+        # a player seeks with byte ranges (RFC 9110): the server answers 206 with those bytes
+        part = httpx.get(got.url, headers={"Range": "bytes=100-1099"}, timeout=10)
+        assert part.status_code == 206 and part.content == (run["out"] / video).read_bytes()[100:1100]
+        assert part.headers["content-range"] == f"bytes 100-1099/{(run['out'] / video).stat().st_size}"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
