@@ -19,6 +19,9 @@ from tests.media import write_preset
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# one worker runs this module: the run and the browser are made once (make test: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("review")
+
 # Two tiny presets, one per shape, with safe zones of different sizes on every side.
 PRESETS = {
     "tiny-wide": dict(aspect="16:9", width=320, height=180, safe_top=0.10, safe_bottom=0.20, safe_left=0.05,
@@ -227,3 +230,16 @@ def test_page_in_chromium(run: dict, chromium, width: int) -> None:  # noqa: ANN
         assert errors == []
     finally:
         tab.close()
+
+
+def test_screenshot_helper_makes_the_docs_image(run: dict, chromium, tmp_path: Path) -> None:  # noqa: ANN001
+    """docs/images/review.png is made by this helper from the demo's page."""
+    from PIL import Image
+
+    from tests.browser import screenshot
+
+    shot = screenshot(run["page"], tmp_path / "review.png", width=900, height=700)
+    with Image.open(shot) as img:
+        assert img.size == (900, 700)
+        assert len(set(img.convert("L").resize((90, 70)).getdata())) > 20  # a page, not a blank
+

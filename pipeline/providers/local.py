@@ -83,9 +83,10 @@ def prompt_overlay(text: str, w: int, h: int, subject: int = 0) -> tuple[Any, in
 
     from pipeline.render.fonts import font as _font, wrap
 
-    size = max(12, round(min(w, h) * 0.03))
+    crop = min(w, h * 9 / 16)  # the width a vertical output keeps: the label is sized for it
+    size = max(12, round(crop * 0.04))
     font = _font(size)
-    max_width = min(w, h * 9 / 16) * 0.8
+    max_width = crop * 0.8
     lines = [" ".join(line) for line in wrap(text.split(), font, max_width)] or [""]
     if len(lines) > PROMPT_MAX_LINES:
         lines = lines[:PROMPT_MAX_LINES]
