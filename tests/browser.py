@@ -61,16 +61,19 @@ def open_page(b: Any, page: Path, width: int, height: int = 900) -> tuple[Any, l
     return tab, errors
 
 
-def screenshot(page: Path, out: Path, width: int = 1280, height: int = 1400) -> Path:
+def screenshot(page: Path, out: Path, width: int = 1280, height: int = 1400, b: Any = None) -> Path:
     """A PNG of the top of the review page (its outputs and shots), every player showing
-    its first frame."""
-    with browser() as b:
+    its first frame; in browser `b`, or one started for it."""
+    with contextlib.ExitStack() as stack:
+        if b is None:
+            b = stack.enter_context(browser())
         tab, _ = open_page(b, page, width, height)
         tab.wait_for_function("[...document.querySelectorAll('video')].every(v => v.readyState >= 3)",
                               timeout=60000)
         tab.wait_for_timeout(1500)  # the players' loading indicators fade out
         out.parent.mkdir(parents=True, exist_ok=True)
         tab.screenshot(path=str(out))
+        tab.close()
     return out
 
 

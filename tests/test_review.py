@@ -238,7 +238,7 @@ def test_screenshot_helper_makes_the_docs_image(run: dict, chromium, tmp_path: P
 
     from tests.browser import screenshot
 
-    shot = screenshot(run["page"], tmp_path / "review.png", width=900, height=700)
+    shot = screenshot(run["page"], tmp_path / "review.png", width=900, height=700, b=chromium)
     with Image.open(shot) as img:
         assert img.size == (900, 700)
         assert len(set(img.convert("L").resize((90, 70)).getdata())) > 20  # a page, not a blank
