@@ -7,6 +7,14 @@ from pathlib import Path
 
 import pytest
 
+# Each test session has its own REELFORGE_CACHE; numba's compiled functions (librosa's beat
+# tracking) would be compiled anew in each one, for tens of seconds. They live where a
+# user's run keeps them instead.
+if "NUMBA_CACHE_DIR" not in os.environ:
+    import platformdirs
+
+    os.environ["NUMBA_CACHE_DIR"] = str(Path(platformdirs.user_cache_dir("reelforge")) / "numba")
+
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:

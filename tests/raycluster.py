@@ -71,6 +71,7 @@ def alive(pid: int) -> bool:
 class Cluster:
     temp_dir: Path
     address: str = ""  # the head's GCS, HOST:PORT
+    client_address: str = ""  # the head's Ray Client server, ray://HOST:PORT
     groups: list[int] = field(default_factory=list)  # one process group per `ray start`
     env: dict[str, str] = field(default_factory=dict)
 
@@ -78,9 +79,9 @@ class Cluster:
         roots = [p for g in self.groups for p in _group(g)]
         return [p for p in descendants(roots) if alive(p)]
 
-    def start_node(self, *args: str) -> None:
+    def start_node(self, *args: str, cpus: int = 1) -> None:
         proc = subprocess.Popen(
-            [ray_exe(), "start", "--node-ip-address", "127.0.0.1", "--num-cpus", "1",
+            [ray_exe(), "start", "--node-ip-address", "127.0.0.1", "--num-cpus", str(cpus),
              "--object-store-memory", str(OBJECT_STORE), "--disable-usage-stats", *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
             env={**os.environ, **self.env})
@@ -108,16 +109,17 @@ class Cluster:
         return pids
 
 
-def start_cluster(env: dict[str, str] | None = None) -> Cluster:
-    """A head and one more node, both on 127.0.0.1 with one CPU each."""
+def start_cluster(env: dict[str, str] | None = None, head_cpus: int = 1, node_cpus: int = 1) -> Cluster:
+    """A head and one more node, both on 127.0.0.1 (one CPU each unless told)."""
     # Ray's socket paths must stay short: a short folder of its own under /tmp
     cluster = Cluster(Path(f"/tmp/rf-ray-{secrets.token_hex(3)}"), env=dict(env or {}))
     port = 20000 + secrets.randbelow(20000)
     try:
-        cluster.start_node("--head", "--port", str(port), "--temp-dir", str(cluster.temp_dir),
-                           "--include-dashboard", "false")
+        cluster.start_node("--head", "--port", str(port), "--ray-client-server-port", str(port + 1),
+                           "--temp-dir", str(cluster.temp_dir), "--include-dashboard", "false", cpus=head_cpus)
         cluster.address = f"127.0.0.1:{port}"
-        cluster.start_node("--address", cluster.address)
+        cluster.client_address = f"ray://127.0.0.1:{port + 1}"
+        cluster.start_node("--address", cluster.address, cpus=node_cpus)
     except BaseException:
         cluster.stop()
         raise

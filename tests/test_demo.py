@@ -39,7 +39,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("REELFORGE_PRESETS", str(presets))
         result = run_file_results(project / "promo.yaml", quiet=True, live=False, summary=False)[0]
-    return result, root / "out" / "promo.demo-small.mp4"
+    out = next(Path(o["path"]) for o in result.outputs if o.get("preset") == "demo-small"
+               and str(o.get("path", "")).endswith(".mp4"))
+    return result, out
 
 
 def test_the_demo_runs_and_delivers_on_target(demo: tuple[object, Path]) -> None:
@@ -50,6 +52,10 @@ def test_the_demo_runs_and_delivers_on_target(demo: tuple[object, Path]) -> None
     assert abs(adur - vdur) < Fraction(1024, 48000)  # every sound ends with the picture (to one AAC frame)
     loud = measure_file(str(out))
     assert abs(loud.integrated_lufs - TARGET) <= 0.5 and loud.true_peak_dbtp <= CEILING, loud
+    # the check after export reports the music against the narrator and the dialogue
+    report = next(Path(o["path"]) for o in result.outputs if o.get("kind") == "check report")
+    page = report.read_text()
+    assert "music_under_speech" in page and "dB above the music at worst" in page
 
 
 def test_the_demos_talking_shot_is_heard_over_a_ducked_bed(demo: tuple[object, Path], tmp_path: Path) -> None:

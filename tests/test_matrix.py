@@ -133,6 +133,11 @@ def test_matrix_key_and_variants_make_the_same_batch(project: Path) -> None:
           long: {vars: {first: clip1.mp4}}
           short: {vars: {first: clip3.mp4}, steps: {export: {presets: [tiny2]}}}
         """).lstrip())
+    plan = run_cli("run", str(project / "promo.yaml"), "--dry-run", "--json")
+    assert plan.returncode == 0, plan.stderr
+    planned = json.loads(plan.stdout)
+    assert planned["counts"] == {"planned": 4} and not (project / "out").exists()
+    assert [o["path"] for o in planned["rows"][3]["outputs"]] == [str(project / "out" / "spot-clip3.mp4-short.tiny2.mp4")]
     r = run_cli("run", str(project / "promo.yaml"), "--json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)

@@ -115,3 +115,32 @@ def test_cli_bad_inputs(media: dict[str, Path], tmp_path: Path) -> None:
     res = run_cli("music", str(media["a"]), "--track", str(media["a"]), "-o", str(tmp_path / "o.timeline.json"))
     assert res.returncode == 2 and "no audio" in res.stderr
     assert not (tmp_path / "o.timeline.json").exists()
+
+
+NUMBA_PROBE = """
+from pipeline.analysis.beats import _librosa
+_librosa()
+import numba
+
+@numba.njit(cache=True)
+def twice(x):
+    return 2 * x
+
+print(twice(21))
+"""
+
+
+def test_numba_compiles_into_the_reelforge_cache(tmp_path: Path) -> None:
+    """Beat tracking's compiled functions are cached in REELFORGE_CACHE (once per machine)."""
+    import os
+    import subprocess
+    import sys
+
+    probe = tmp_path / "probe_twice.py"  # numba caches functions of a module file
+    probe.write_text(NUMBA_PROBE)
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env.update(REELFORGE_CACHE=str(tmp_path / "cache"), PYTHONPATH=os.getcwd())
+    r = subprocess.run([sys.executable, str(probe)], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "42", r.stderr
+    assert list((tmp_path / "cache" / "numba").rglob("probe_twice.twice-*.nbi")), \
+        list((tmp_path / "cache").rglob("*"))

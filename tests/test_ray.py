@@ -42,7 +42,8 @@ def cluster(kling: FakeKling, tmp_path_factory: pytest.TempPathFactory) -> Itera
     # sent through Ray
     env = {"KLING_API_BASE": kling.url, "KLING_ACCESS_KEY": kling.access, "KLING_SECRET_KEY": kling.secret,
            "REELFORGE_POLL_INTERVAL": "0.2", "REELFORGE_HTTP_BACKOFF": "0.05",
-           "REELFORGE_NODE_DIR": str(tmp_path_factory.mktemp("nodes"))}
+           "REELFORGE_NODE_DIR": str(tmp_path_factory.mktemp("nodes")),
+           "REELFORGE_CACHE": str(tmp_path_factory.mktemp("nodes-shared-cache"))}
     found = start_cluster(env)
     yield found
     left = found.stop()
@@ -67,9 +68,12 @@ def write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
-def ray_run(cluster: Cluster, *args: str, env: dict[str, str] | None = None):  # noqa: ANN201
-    return run_cli("run", *args, "--executor", "ray", "--json", env={"RAY_ADDRESS": cluster.address, **(env or {})},
-                   timeout=240)
+def ray_run(cluster: Cluster, *args: str, env: dict[str, str] | None = None, client: bool = False):  # noqa: ANN201
+    """`reelforge run ... --executor ray --json`: the cluster named by RAY_ADDRESS, or with
+    client=True by --address ray://HOST:PORT (Ray Client: the driver outside the cluster)."""
+    where = ("--address", cluster.client_address) if client else ()
+    return run_cli("run", *args, "--executor", "ray", *where, "--json",
+                   env={"RAY_ADDRESS": "" if client else cluster.address, **(env or {})}, timeout=240)
 
 
 def frame_md5s(path: Path) -> list[str]:
@@ -124,6 +128,13 @@ def test_matrix_on_the_cluster_matches_local_frame_for_frame_then_comes_from_cac
     doc = json.loads(again.stdout)
     assert doc["counts"] == {"cached": 6} and {row.get("node") for row in doc["rows"]} == {None}
     assert {p: p.stat().st_mtime_ns for p in (project / "ray").glob("*.mp4")} == stamps
+    # a shared filesystem: the nodes read the sources and write the outputs in place
+    two = write(project, "two.csv", "\n".join(textwrap.dedent(MATRIX).strip().splitlines()[:3]) + "\n")
+    shared = ray_run(cluster, str(pipe), "--matrix", str(two), "--var", "out=shared", "--shared-fs")
+    assert shared.returncode == 0, shared.stderr
+    assert json.loads(shared.stdout)["counts"] == {"done": 2}
+    for name in ("promo-1.tiny.mp4", "promo-2.tiny2.mp4"):
+        assert frame_md5s(project / "shared" / name) == frame_md5s(project / "local" / name)
 
 
 def _render_worker(cluster: Cluster) -> tuple[int, int] | None:
@@ -167,7 +178,7 @@ def test_a_worker_killed_mid_render_is_retried_and_nothing_partial_is_left(clust
 
     thread = threading.Thread(target=killer, daemon=True)
     thread.start()
-    r = ray_run(cluster, str(pipe))
+    r = ray_run(cluster, str(pipe), client=True)
     thread.join(timeout=5)
     assert killed, "the row's render was never seen running"
     assert r.returncode == 0, r.stderr
@@ -190,6 +201,16 @@ def test_provider_limit_holds_across_the_cluster_and_budget_refuses_first(
           - export: {presets: [tiny], dir: out, provenance: "off"}
         """)
     matrix = write(project, "takes.csv", "n\n1\n2\n3\n4\n")
+    (project / "fx.py").write_text("def invert(frame):\n    return 255 - frame\n")
+    absolute = write(project, "abs.yaml", f"""
+        name: abs
+        inputs: [clip1.mp4]
+        steps:
+          - effect: {{clip: 1, function: "{project}/fx.py:invert"}}
+          - export: {{presets: [tiny], dir: out}}
+        """)
+    r = ray_run(cluster, str(absolute))
+    assert r.returncode == 2 and f"abs.yaml:4: effect: '{project}/fx.py' is an absolute path" in r.stderr
     before = len(kling.submissions)
     r = ray_run(cluster, str(pipe), "--matrix", str(matrix), "--budget", "0.5")
     assert r.returncode == 2
@@ -205,3 +226,49 @@ def test_provider_limit_holds_across_the_cluster_and_budget_refuses_first(
     assert kling.rejected_1303 == 0 and kling.max_in_flight <= KLING_LIMIT
     assert sorted(p.name for p in (project / "out").iterdir()) == [f"shot-{n}.tiny.mp4" for n in (1, 2, 3, 4)]
 
+
+
+def test_a_retried_task_resumes_the_paid_job_from_the_cluster_record_instead_of_paying_again(
+        cluster: Cluster, project: Path, kling: FakeKling) -> None:
+    pipe = write(project, "held.yaml", """
+        name: held
+        shots:
+          - {id: a, prompt: "[hold] a lighthouse at dusk", provider: kling, model: kling-v2-5-turbo, duration: 5}
+        steps:
+          - export: {presets: [tiny], dir: out, provenance: "off"}
+        """)
+    before = len(kling.submissions)
+    killed: list[int] = []
+    done = threading.Event()
+
+    def killer() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(kling.submissions) == before:
+            time.sleep(0.02)
+        time.sleep(0.3)  # the job is paid for and its record kept; the task is polling
+        # as if the node had gone with its disk: only the cluster's limiter still holds the
+        # job's record, wherever Ray runs the task again
+        for record in Path(cluster.env["REELFORGE_NODE_DIR"]).glob("*/cache/jobs/*.json"):
+            record.unlink()
+        for pid in cluster.processes():
+            try:
+                if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"ray::reelforge held"):
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+            except OSError:
+                continue
+        while not done.is_set():  # the held job finishes now (and any second one would too)
+            kling.release()
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    r = ray_run(cluster, str(pipe))
+    done.set()
+    thread.join(timeout=5)
+    assert killed, "the task was never seen generating"
+    assert r.returncode == 0, r.stderr
+    row = json.loads(r.stdout)["rows"][0]
+    assert row["state"] == "done" and int(row["node"].split()[-1]) not in killed
+    assert len(kling.submissions) == before + 1  # one job, paid once, resumed by the retry
+    assert frames_of(project / "out" / "held.tiny.mp4") == 30

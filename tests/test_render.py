@@ -94,3 +94,36 @@ def test_failed_render_leaves_nothing(tmp_path: Path) -> None:
     assert "no_such_encoder" in str(err.value) or "Unknown encoder" in str(err.value)
     assert list(tmp_path.iterdir()) == [clip]
     assert tl.to_dict() == before  # the failed render left the timeline as it was
+
+
+PEAK_SCRIPT = """
+import resource, sys
+from fractions import Fraction
+from pathlib import Path
+from pipeline.model.clips import timeline_from_media
+from pipeline.render import OutputSettings, render
+src, uses, out = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+tl = timeline_from_media([src] * uses)
+render(tl, [(OutputSettings(width=640, height=360, fps=Fraction(30), x264_preset="ultrafast", crf=30), out)])
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)  # KiB: the render's ffmpeg
+"""
+
+
+def test_a_source_used_three_times_is_decoded_per_use_in_flat_memory(tmp_path: Path) -> None:
+    """Three uses of one clip: ffmpeg's peak memory stays near one use's (a split of one
+    decode would queue the later uses' frames until the timeline reaches them)."""
+    import subprocess
+    import sys
+
+    src = make_clip(tmp_path / "a.mp4", size="640x360", duration=4.0, audio=True, pattern="testsrc2")
+    peaks = {}
+    for uses in (1, 3):
+        r = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(src), str(uses), str(tmp_path / f"o{uses}.mp4")],
+                           capture_output=True, text=True, check=True)
+        peaks[uses] = int(r.stdout.split()[-1])
+    assert peaks[3] < 1.35 * peaks[1], peaks  # a split measured 2.1x here
+    out = tmp_path / "o3.mp4"
+    assert frames_of(out) == 360
+    # the third use shows the source from its start again
+    diff = np.abs(frame_at(str(out), 9.5, width=160).astype(int) - frame_at(str(src), 1.5, width=160).astype(int))
+    assert diff.mean() < 6, diff.mean()

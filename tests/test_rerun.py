@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import json
 
-import stat
 import textwrap
 from pathlib import Path
 
-from pipeline.ffmpeg import ffmpeg_exe
 from tests.conftest import run_cli
+from tests.ffmpeglog import encodes, logged_ffmpeg
 from tests.media import make_clip, write_preset
 from tests.soundkit import click_bed, write_audio
-
-MEDIA_SUFFIXES = {".mp4", ".mov", ".mkv", ".m4a", ".wav", ".aac", ".jpg", ".png", ".webm"}
-# options whose value is a filter graph or other text, never the output file
-VALUE_OPTIONS = {"-i", "-filter_complex", "-vf", "-af", "-filter:v", "-filter:a", "-metadata", "-passlogfile"}
 
 PIPE = """
     name: promo
@@ -35,40 +30,6 @@ PIPE = """
       - check: {warn: true, report: out/promo.check.html}
       - export: {presets: [vtiny, vtiny2], dir: out, thumbnail: true, captions: auto}
     """
-
-
-def wrapper(folder: Path, log: Path) -> Path:
-    """An executable that logs its arguments (one command per line, \\x1f between them) and
-    then runs the real ffmpeg."""
-    path = folder / "ffmpeg-logged"
-    path.write_text("#!/bin/sh\n"
-                    f"printf '%s\\037' \"$@\" >> '{log}'\n"
-                    f"printf '\\n' >> '{log}'\n"
-                    f"exec '{ffmpeg_exe()}' \"$@\"\n")
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return path
-
-
-def commands(log: Path) -> list[list[str]]:
-    if not log.exists():
-        return []
-    return [line.rstrip("\x1f").split("\x1f") for line in log.read_text().splitlines() if line]
-
-
-def written_media(argv: list[str]) -> list[str]:
-    """The media files one ffmpeg command line writes (arguments that are no option's
-    value and name a media file)."""
-    out = []
-    for prev, arg in zip(argv, argv[1:]):
-        if prev in VALUE_OPTIONS or arg.startswith("-"):
-            continue
-        if Path(arg).suffix.lower() in MEDIA_SUFFIXES:
-            out.append(arg)
-    return out
-
-
-def encodes(log: Path) -> list[list[str]]:
-    return [w for argv in commands(log) if (w := written_media(argv))]
 
 
 def test_an_unchanged_demo_shaped_run_starts_no_encode(tmp_path: Path) -> None:
@@ -90,7 +51,7 @@ def test_an_unchanged_demo_shaped_run_starts_no_encode(tmp_path: Path) -> None:
     spec = tmp_path / "promo.yaml"
     spec.write_text(textwrap.dedent(PIPE).lstrip("\n"))
     log = tmp_path / "ffmpeg.log"
-    env = {"REELFORGE_FFMPEG": str(wrapper(tmp_path, log)), "REELFORGE_PRESETS": str(tmp_path / "user-presets"),
+    env = {"REELFORGE_FFMPEG": str(logged_ffmpeg(tmp_path, log)), "REELFORGE_PRESETS": str(tmp_path / "user-presets"),
            "REELFORGE_CACHE": str(tmp_path / "cache")}
 
     first = run_cli("run", str(spec), cwd=tmp_path, env=env)

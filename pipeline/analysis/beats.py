@@ -8,12 +8,32 @@ from pipeline.analysis.cache import cached_json, file_digest
 BEAT_SR = 22050
 
 
+def _librosa():  # noqa: ANN202 - the module
+    """librosa, with numba's compiled-function cache in reelforge's cache folder (unless
+    NUMBA_CACHE_DIR says otherwise): beat tracking compiles once per machine, not once per
+    process, even where the installed packages are read-only."""
+    import os
+    import sys
+
+    from pipeline.files import cache_dir
+
+    folder = os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir("numba")))
+    if "numba" in sys.modules:  # imported before us: numba reads the folder when it caches
+        from numba.core import config
+
+        config.CACHE_DIR = config.CACHE_DIR or folder
+    import librosa
+
+    return librosa
+
+
 def beat_times(path: str) -> dict:
     """{"tempo": bpm, "beats": [seconds...], "duration": seconds} for an audio or video file."""
 
     def compute() -> dict:
-        import librosa
         import numpy as np
+
+        librosa = _librosa()
 
         y = decode_audio(path, sample_rate=BEAT_SR, mono=True)
         if y.size == 0:
@@ -28,7 +48,7 @@ def beat_times(path: str) -> dict:
 
 def onset_envelope(path: str, sample_rate: int = BEAT_SR, hop: int = 512) -> tuple[list[float], float]:
     """Onset strength per hop (librosa) and the hop duration in seconds."""
-    import librosa
+    librosa = _librosa()
 
     y = decode_audio(path, sample_rate=sample_rate, mono=True)
     if y.size == 0:

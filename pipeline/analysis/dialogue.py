@@ -47,3 +47,9 @@ def clip_dialogue(tl: Timeline) -> list[list[tuple[Fraction, Fraction]]]:
 def dialogue_spans(tl: Timeline) -> list[tuple[float, float]]:
     """Timeline seconds where some clip's own speech is heard, sorted."""
     return sorted((float(a), float(b)) for spans in clip_dialogue(tl) for a, b in spans)
+
+
+def speaking_clips(tl: Timeline) -> list[tuple[float, float]]:
+    """Timeline seconds during which a clip whose own sound speaks plays its sound."""
+    return [(float(start), float(start + clip.source_duration))
+            for clip, start, spans in zip(tl.video, tl.clip_starts(), clip_dialogue(tl)) if spans]

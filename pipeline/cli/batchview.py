@@ -82,6 +82,8 @@ def show_result(result: BatchResult, quiet: bool = False) -> None:
         counts = result.to_dict()["counts"]
         title = (f"batch on {result.executor}: " + ", ".join(f"{n} {s}" for s, n in counts.items())
                  + f" in {result.seconds:.1f}s")
+        if result.cost:
+            title += f"; shots at list price: ${result.cost:.2f}"
         print_table(title, ["row", "preset", "output", "size", "state", "verified"], rows)
     for message in result.warnings:
         click.echo(f"warning: {message}", err=True)
@@ -106,15 +108,12 @@ def run_batch_command(pipeline_file: str, matrix: str | None, executor: str | No
 
 
 def is_batch(pipeline_file: str, matrix: str | None, executor: str | None, address: str | None, shared_fs: bool,
-             workers: int | None, dry_run: bool) -> bool:
+             workers: int | None) -> bool:
     """Whether `run` takes the batch path: a matrix (option or key), or an executor option."""
     from pipeline.errors import InputError
     from pipeline.run.matrix import has_matrix
 
     batch = bool(matrix or executor or address or shared_fs or workers) or has_matrix(Path(pipeline_file))
-    if batch and dry_run:
-        raise InputError("--dry-run: plan a batch's rows one at a time (--var NAME=VALUE); "
-                         "a batch is validated in full before it runs anyway")
     if (address or shared_fs) and executor != "ray":
         raise InputError(f"{'--address' if address else '--shared-fs'}: only with --executor ray")
     return batch

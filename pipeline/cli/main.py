@@ -283,11 +283,11 @@ def run(pipeline_file: str, dry_run: bool, force: tuple[str, ...], variants: tup
 
     from pipeline.cli.batchview import is_batch, run_batch_command
 
-    if is_batch(pipeline_file, matrix, executor, address, shared_fs, workers, dry_run):
+    if is_batch(pipeline_file, matrix, executor, address, shared_fs, workers):
         with json_stdout(as_json) as stdout:
             run_batch_command(pipeline_file, matrix, executor, address, shared_fs, workers, as_json, stdout,
                               variants=variants, variables=variables, force=force, use_cache=not no_cache,
-                              budget=budget, overwrite=overwrite)
+                              budget=budget, overwrite=overwrite, dry_run=dry_run)
         return
     with json_stdout(as_json) as stdout:
         try:

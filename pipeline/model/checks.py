@@ -203,6 +203,8 @@ def _audio(tl: Timeline, where: str) -> None:
             _finite(trk.duck.amount_db, f"{where}: audio.{role}.duck.amount_db", 0.0, MAX_GAIN_DB)
             _time(trk.duck.attack, f"{where}: audio.{role}.duck.attack", Fraction(10))
             _time(trk.duck.release, f"{where}: audio.{role}.duck.release", Fraction(10))
+            if trk.duck.within not in ("all", "speaking-clips"):
+                raise InputError(f"{where}: audio.{role}.duck.within: {trk.duck.within!r} is not all or speaking-clips")
             under = trk.duck.under
             if not isinstance(under, (str, list)) or not all(isinstance(r, str) for r in trk.duck.roles):
                 raise InputError(f"{where}: audio.{role}.duck.under: expected a track name or a list of them")

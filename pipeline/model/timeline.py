@@ -139,12 +139,15 @@ DIALOGUE = "dialogue"  # a ducking key: the speech in the clips' own sound (Clip
 class Ducking:
     """Lower this track by amount_db while any of the `under` roles is active: a track's
     role, or "dialogue" for the speech in the clips' own sound. One role as a plain
-    string is the form of older files and still reads."""
+    string is the form of older files and still reads. `within` "speaking-clips" limits
+    it to the time of the clips whose own sound speaks (the clips' sound under the
+    narrator); "all" is the whole track."""
 
     under: str | list[str] = "voiceover"
     amount_db: float = 12.0
     attack: Fraction = Fraction(8, 100)
     release: Fraction = Fraction(4, 10)
+    within: str = "all"
 
     @property
     def roles(self) -> list[str]:

@@ -73,6 +73,23 @@ def output_frame(tl: Timeline, s: OutputSettings) -> Frame:
     return Frame(s.width, s.height, s.fps, s.sample_rate)
 
 
+def working_frame(tl: Timeline, frame: Frame) -> Frame:
+    """The frame the composition runs at. When every clip shows pictures of one size (its
+    crop window, or the source), of the output's shape and smaller than it, the clips are
+    joined at that size (transitions cost a fraction) and scaled once at the end; a larger
+    source is scaled down first, per clip, as is a mix of sizes or shapes."""
+    sizes = {tuple(int(n) for n in c.crop.window_size) if c.crop is not None else (c.src_width, c.src_height)
+             for c in tl.video}
+    if len(sizes) != 1:
+        return frame
+    w, h = sizes.pop()
+    if w <= 0 or h <= 0 or w % 2 or h % 2 or w * h >= frame.width * frame.height:
+        return frame
+    if abs(w * frame.height - h * frame.width) > max(w, frame.width) * 0.01 * frame.height:
+        return frame  # another shape: fit_picture pads, crops or blurs at the output's size
+    return Frame(w, h, frame.fps, frame.sample_rate)
+
+
 @dataclass
 class OutputJob:
     """One output of a multi-output run: the timeline it shows (outputs may differ in
@@ -97,23 +114,28 @@ def build_argv(
 
 
 def build_jobs_argv(jobs: Sequence[OutputJob], overwrite: bool = True) -> list[str]:
-    """One ffmpeg command for every job. Every input is opened and decoded once (InputPool);
-    jobs that show the same timeline at the same frame share one composition, split for
-    each encoder, so N presets cost one decode, one composition per distinct frame size and
-    N encodes."""
+    """One ffmpeg command for every job. Jobs that show the same timeline at the same frame
+    (working_frame: the clips' own size when that is the cheaper one) share one
+    composition, split for each encoder and scaled to each output's size. The compositions
+    share their inputs (InputPool: each use of a source decoded once, split between
+    compositions), so N presets cost one decode per use, one composition per distinct
+    frame and N encodes."""
     groups: dict[tuple[int, Frame], list[OutputJob]] = {}
     for job in jobs:
-        groups.setdefault((id(job.tl), output_frame(job.tl, job.settings)), []).append(job)
+        frame = working_frame(job.tl, output_frame(job.tl, job.settings))
+        groups.setdefault((id(job.tl), frame), []).append(job)
     pool = InputPool()
-    for members in groups.values():
-        reserve_timeline(pool, members[0].tl, output_frame(members[0].tl, members[0].settings))
+    for n, ((_, frame), members) in enumerate(groups.items()):
+        pool.start(n)
+        reserve_timeline(pool, members[0].tl, frame)
         for job in members:
             if job.overlay is not None:
                 pool.reserve(InputPool.concat_key(str(job.overlay)), "v")
     from pipeline.render.tracks import master  # per-output gain and limiter, as pipeline.loudness.plan decided
 
     nodes = []
-    for (_, frame), members in groups.items():
+    for n, ((_, frame), members) in enumerate(groups.items()):
+        pool.start(n)
         tl = members[0].tl
         v, a = compose(tl, frame, pool)
         total = frames_to_samples(total_frames(tl, frame.fps), frame.fps, frame.sample_rate)
@@ -125,6 +147,8 @@ def build_jobs_argv(jobs: Sequence[OutputJob], overwrite: bool = True) -> list[s
             pairs = [(v, a)]
         for job, (pv, pa) in zip(members, pairs):
             pa = master(pa, job.settings, total)
+            if (frame.width, frame.height) != (job.settings.width, job.settings.height):
+                pv = pv.filter("scale", job.settings.width, job.settings.height).filter("setsar", "1")
             if job.overlay is not None:
                 layer = pool.take(InputPool.concat_key(str(job.overlay)), "v")
                 pv = pv.overlay(layer, x=job.overlay_xy[0], y=job.overlay_xy[1], eof_action="pass",

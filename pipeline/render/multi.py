@@ -1,6 +1,8 @@
 """Render many outputs in one ffmpeg process (one decode, one composition per frame size,
-one encode per output), with a shared first pass for two-pass outputs. When the encoders
-would not fit in memory together, the outputs are split into as few processes as fit."""
+one encode per distinct stream), with a shared first pass for two-pass outputs. Outputs
+whose streams can be identical are encoded once and remuxed per output
+(pipeline.render.shared). When the encoders would not fit in memory together, the
+outputs are split into as few processes as fit."""
 
 from __future__ import annotations
 
@@ -53,13 +55,23 @@ def batches(jobs: Sequence[OutputJob], budget: int) -> list[list[OutputJob]]:
 
 def render_jobs(jobs: Sequence[OutputJob], label: str = "export", reporter: Reporter | None = None,
                 memory_budget: int | None = None) -> list[Path]:
-    """Render every job atomically, in one ffmpeg process when memory allows."""
+    """Render every job atomically, in one ffmpeg process when memory allows; jobs whose
+    streams can be identical share one encode, remuxed into each job's file."""
+    from pipeline.render.shared import remux_shared, shared_encodes
+
     budget = memory_budget if memory_budget is not None else int(available_memory() * MEMORY_SHARE)
-    groups = batches(jobs, budget)
-    if len(groups) > 1 and reporter is not None:
-        reporter.warn(f"{label}: {len(jobs)} outputs need more memory than is free; rendering in {len(groups)} runs")
-    for n, group in enumerate(groups, 1):
-        _render_group(group, label if len(groups) == 1 else f"{label} ({n}/{len(groups)})", reporter)
+    with contextlib.ExitStack() as stack:
+        encodes = shared_encodes(jobs, stack)
+        leaders = [e.job for e in encodes]
+        groups = batches(leaders, budget)
+        if len(groups) > 1 and reporter is not None:
+            reporter.warn(f"{label}: {len(leaders)} encodes need more memory than is free; "
+                          f"rendering in {len(groups)} runs")
+        for n, group in enumerate(groups, 1):
+            _render_group(group, label if len(groups) == 1 else f"{label} ({n}/{len(groups)})", reporter)
+        for e in encodes:
+            if e.members:
+                remux_shared(e.job.path, e.members)
     return [j.path for j in jobs]
 
 

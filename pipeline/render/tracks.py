@@ -164,6 +164,11 @@ def _ducked(a: Any, tl: Timeline, duck: Ducking | None) -> Any:
     if duck is None or duck.amount_db <= 0:
         return a
     spans = sorted(span for role in duck.roles for span in voice_activity(tl, role))
+    if duck.within == "speaking-clips":
+        from pipeline.analysis.dialogue import speaking_clips
+
+        spans = sorted((max(a, lo), min(b, hi)) for a, b in spans for lo, hi in speaking_clips(tl)
+                       if min(b, hi) > max(a, lo))
     if not spans:
         return a
     expr = duck_expression(spans, duck.amount_db, float(duck.attack) or 0.001, float(duck.release) or 0.001)

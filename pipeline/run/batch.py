@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from pipeline.errors import InputError
-from pipeline.run.batchresult import BatchResult, BatchView
+from pipeline.run.batchresult import BatchResult, BatchView, RowResult
 from pipeline.run.matrix import BatchRow, load_batch
 from pipeline.run.outputs import check_outputs
 
@@ -31,12 +31,11 @@ def prepare(rows: list[BatchRow], overwrite: bool) -> list[Any]:
 
 def check_budget(rows: list[BatchRow], budget: float | None) -> float | None:
     """The batch's generation cost (each distinct request once: rows that share a shot pay
-    for it once); InputError when it passes the budget or a price is unknown."""
+    for it once; None when a price is unknown); InputError when it passes the budget, or a
+    price is unknown and there is a budget."""
     from pipeline.providers.cost import fmt_usd
     from pipeline.run.stage import StageContext, get_stage
 
-    if budget is None:
-        return None
     quotes: dict[str, float | None] = {}
     for row in rows:
         ctx = StageContext(base_dir=row.spec.base_dir)
@@ -46,6 +45,8 @@ def check_budget(rows: list[BatchRow], budget: float | None) -> float | None:
                 for key, usd in quote(step.model, ctx):
                     quotes[key] = usd
     unknown = [k for k, v in quotes.items() if v is None]
+    if budget is None:
+        return None if unknown else sum(v for v in quotes.values() if v)
     if unknown:
         raise InputError(f"--budget {budget:.2f}: no price is known for {len(unknown)} shot(s) of the batch "
                          "(set one in a REELFORGE_PRICES file); nothing was submitted")
@@ -61,8 +62,10 @@ def run_batch(path: str | Path, matrix: str | Path | None = None, *, executor: s
               address: str | None = None, shared_fs: bool = False, variants: Iterable[str] = (),
               variables: dict[str, Any] | None = None, force: Iterable[str] = (), use_cache: bool = True,
               budget: float | None = None, overwrite: bool = False, workers: int | None = None,
-              quiet: bool = False, view_factory: Callable[[int], BatchView] | None = None) -> BatchResult:
-    """Validate the whole batch, then run its rows on the executor ("local" or "ray")."""
+              quiet: bool = False, view_factory: Callable[[int], BatchView] | None = None,
+              dry_run: bool = False) -> BatchResult:
+    """Validate the whole batch, then run its rows on the executor ("local" or "ray").
+    A dry run stops after the checks: every row "planned", with the files it would write."""
     from pipeline.run.executors import get_executor
     from pipeline.run.runner import check_force
 
@@ -71,9 +74,15 @@ def run_batch(path: str | Path, matrix: str | Path | None = None, *, executor: s
     force = list(force)
     check_force([r.spec for r in rows], force)
     starts = prepare(rows, overwrite)
-    check_budget(rows, budget)
+    cost = check_budget(rows, budget)
+    if dry_run:
+        from pipeline.run.outputs import planned_outputs
+
+        planned = [RowResult(r.index, r.name, r.label, "planned", [{"path": str(p.path)} for p in planned_outputs(r.spec)])
+                   for r in rows]
+        return BatchResult(executor, planned, 0.0, cost=cost)
     options = {"budget": budget, "overwrite": overwrite}
     started = time.monotonic()
     view = view_factory(len(rows)) if view_factory else BatchView(len(rows), quiet)
     results = runner.run(rows, starts, view, force=force, use_cache=use_cache, options=options)
-    return BatchResult(executor, sorted(results, key=lambda r: r.index), time.monotonic() - started)
+    return BatchResult(executor, sorted(results, key=lambda r: r.index), time.monotonic() - started, cost=cost)

@@ -19,7 +19,7 @@ class RowResult:
     index: int
     name: str
     label: str
-    state: str  # done, cached, failed
+    state: str  # done, cached, failed; planned in a dry run
     outputs: list[dict[str, Any]] = field(default_factory=list)
     reason: str = ""
     seconds: float = 0.0
@@ -43,6 +43,7 @@ class BatchResult:
     executor: str
     rows: list[RowResult]
     seconds: float = 0.0
+    cost: float | None = None  # list price of the shots the batch generates (None: unknown)
 
     @property
     def warnings(self) -> list[str]:
@@ -58,7 +59,7 @@ class BatchResult:
         for r in self.rows:
             counts[r.state] = counts.get(r.state, 0) + 1
         return {"executor": self.executor, "rows": [r.to_dict() for r in self.rows], "counts": counts,
-                "seconds": round(self.seconds, 3), "ok": not self.failed}
+                "seconds": round(self.seconds, 3), "estimated_usd": self.cost, "ok": not self.failed}
 
 
 class BatchView:

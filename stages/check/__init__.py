@@ -117,10 +117,19 @@ class CheckStage:
         files = [o for o in ctx.outputs if o.get("preset") and is_video_path(str(o.get("path", "")))]
         docs = []
         if files:
+            from stages.check.balance import balance_check, timeline_balance
+            from stages.check.checking import Check
+
+            # the mix's parts are known only before it was rendered: from the timeline
+            balance = timeline_balance(tl.copy())
             for out in files:
                 name = params.preset or out.get("preset")
                 preset = get_preset(name) if name else None
-                docs.append((check_media(out["path"], params.tolerance, preset), out["path"], preset))
+                doc = check_media(out["path"], params.tolerance, preset)
+                if balance is not None:
+                    doc["checks"].append(balance_check(balance, Check).to_dict())
+                    doc["music_under_speech"] = balance
+                docs.append((doc, out["path"], preset))
         else:
             preset = get_preset(params.preset) if params.preset else None
             docs.append((check_timeline(tl, params.tolerance, preset, where=tl.meta.get("name", "timeline")),

@@ -29,7 +29,7 @@ def _level_db(path: str, start: float, end: float) -> float | None:
     if y.size == 0:
         return None
     rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64))))
-    return 20 * np.log10(rms) if rms > 1e-6 else None
+    return float(20 * np.log10(rms)) if rms > 1e-6 else None
 
 
 def _speech(tl: Any) -> list[tuple[str, float, float, float]]:
@@ -96,6 +96,14 @@ def speech_balance(tl: Any) -> dict[str, Any] | None:
     if not rows:
         return None
     return {"spans": rows, "min_difference_db": min(r["difference_db"] for r in rows), "threshold_db": MIN_GAP_DB}
+
+
+def timeline_balance(tl: Any) -> dict[str, Any] | None:
+    """speech_balance once the clips' speech is known (found in place where it is not)."""
+    from pipeline.analysis.dialogue import mark_speech
+
+    mark_speech(tl)
+    return speech_balance(tl)
 
 
 def balance_check(doc: dict[str, Any], make_check: Any) -> Any:

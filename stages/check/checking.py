@@ -259,14 +259,12 @@ def check_timeline(tl: Any, tolerance: str = "itu", preset: Any = None, where: s
     from pipeline.delivery.provenance import read_credentials
     from stages.check.shots import timeline_shots, worst
 
-    from pipeline.analysis.dialogue import mark_speech
-    from stages.check.balance import balance_check, speech_balance
+    from stages.check.balance import balance_check, timeline_balance
 
     tolerance_window(tolerance)
     tl = tl.copy()
-    mark_speech(tl)  # the clips' dialogue, for the music against speech
+    balance = timeline_balance(tl)
     checks = timeline_checks(tl)
-    balance = speech_balance(tl)
     if balance is not None:
         checks.append(balance_check(balance, Check))
     shots = timeline_shots(tl)

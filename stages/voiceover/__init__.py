@@ -114,13 +114,14 @@ class VoiceoverStage:
         tl.track("voiceover").items = vt.items_for(lines, track_path)  # replaces an earlier voiceover
         duck = params.over_dialogue == "duck" and speaking and params.dialogue_duck_db > 0
         if duck or "original" in tl.audio:
-            tl.track("original").duck = Ducking(under=["voiceover"], amount_db=params.dialogue_duck_db) if duck else None
+            tl.track("original").duck = (Ducking(under=["voiceover"], amount_db=params.dialogue_duck_db,
+                                                 within="speaking-clips") if duck else None)
         tl.provenance.append({"voiceover": "recorded" if params.audio else params.tts,
                               "voice": params.voice or "", "lines": len(lines)})
         kept = [ln for ln in lines if len(ln.segment)]
         over = ""
         if speaking:
-            over = {"duck": f", the clips' own sound {params.dialogue_duck_db:g} dB down under it",
+            over = {"duck": f", the speaking clips' own sound {params.dialogue_duck_db:g} dB down under it",
                     "avoid": f", {moved} line(s) moved clear of the clips' dialogue",
                     "mix": ""}[params.over_dialogue]
         ctx.info(f"voiceover: {len(kept)} line(s), {float(max(ln.end for ln in kept)):.2f}s{over}")

@@ -2,7 +2,10 @@
 same work, and write the table to docs/benchmarks.md.
 
 Every module tests/bench/bench_*.py offers `run(workdir: Path) -> list[dict]`, each row
-{"job", "reelforge_s", "reference_s", "goal", "note"} (reference_s may be None).
+{"job", "reelforge_s", "reference_s", "goal", "note"} (reference_s may be None), or, with
+peak memory, {"job", "reelforge": Measured, "reference": Measured | None, "ratio",
+"goal", "note"} (tests/bench/measure.py: time, and the peak memory of ffmpeg and of
+reelforge's own process).
 """
 
 from __future__ import annotations
@@ -36,11 +39,31 @@ def main() -> int:
             print(f"== {info.name}", flush=True)
             ran.add(info.name)
             for row in mod.run(work):
+                row = flat(row)
                 rows.append({**row, "module": info.name, "measured": time.strftime("%Y-%m-%d %H:%M")})
                 print(f"   {row['job']}: {row['reelforge_s']:.2f}s"
-                      + (f" vs {row['reference_s']:.2f}s" if row.get("reference_s") else ""), flush=True)
+                      + (f" vs {row['reference_s']:.2f}s" if row.get("reference_s") else "")
+                      + (f", ffmpeg {mb(row.get('reelforge_mb'), 'ffmpeg')} vs {mb(row.get('reference_mb'), 'ffmpeg')}"
+                         if row.get("reelforge_mb") else ""), flush=True)
     write_table(merge_with_previous(rows, ran))
     return 0
+
+
+def flat(row: dict) -> dict:
+    """A row with Measured values as plain numbers: seconds and peak MB by process kind."""
+    out = dict(row)
+    for side in ("reelforge", "reference"):
+        m = out.pop(side, None)
+        if m is not None:
+            out[f"{side}_s"] = m.seconds
+            out[f"{side}_mb"] = {k: round(v, 1) for k, v in m.peak_mb.items()}
+    out.setdefault("reference_s", None)
+    return out
+
+
+def mb(peaks: dict | None, kind: str) -> str:
+    value = (peaks or {}).get(kind)
+    return f"{value:.0f}" if value else "-"
 
 
 def merge_with_previous(rows: list[dict], ran: set[str]) -> list[dict]:
@@ -63,17 +86,23 @@ def write_table(rows: list[dict]) -> None:
         f"Written by `make bench` on {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {platform.machine()}.",
         "Reference: a hand-written ffmpeg command doing the same work with the same encoder settings.",
+        "Peak memory (MB): the largest ffmpeg process and reelforge's own Python process, each its",
+        "kernel-kept high-water mark (VmHWM); '-' where the row was measured without it.",
         "",
-        "| job | reelforge (s) | reference (s) | ratio | goal | note |",
-        "| --- | ---: | ---: | ---: | --- | --- |",
+        "| job | reelforge (s) | reference (s) | ratio | ffmpeg peak (MB) | reference peak (MB) | reelforge peak (MB) "
+        "| goal | note |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for r in rows:
         ref = r.get("reference_s")
-        ratio = f"{r['reelforge_s'] / ref:.2f}x" if ref else "-"
+        ratio = r.get("ratio") or (r["reelforge_s"] / ref if ref else None)
         if r.get("measured"):
             r = {**r, "note": f"{r.get('note', '')} ({r['measured']})".strip()}
-        lines.append(f"| {r['job']} | {r['reelforge_s']:.2f} | {ref:.2f} | {ratio} | {r.get('goal', '')} | {r.get('note', '')} |"
-                     if ref else f"| {r['job']} | {r['reelforge_s']:.2f} | - | - | {r.get('goal', '')} | {r.get('note', '')} |")
+        cells = [r["job"], f"{r['reelforge_s']:.2f}", f"{ref:.2f}" if ref else "-",
+                 f"{ratio:.2f}x" if ratio else "-", mb(r.get("reelforge_mb"), "ffmpeg"),
+                 mb(r.get("reference_mb"), "ffmpeg"), mb(r.get("reelforge_mb"), "reelforge"),
+                 r.get("goal", ""), r.get("note", "")]
+        lines.append("| " + " | ".join(cells) + " |")
     out = ROOT / "docs" / "benchmarks.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text("\n".join(lines) + "\n")

@@ -64,6 +64,28 @@ def row_files(row: BatchRow, start: Timeline) -> list[str]:
     return sorted(f for f in files if os.path.isfile(f))
 
 
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def check_relative(row: BatchRow) -> None:
+    """Without a shared filesystem a node sees the row's files only at their place relative
+    to the pipeline file: a parameter naming a file by its absolute path is bad input."""
+    for step in row.spec.steps:
+        if step.model is None:
+            continue
+        for text in _strings(step.model.model_dump(mode="json")):
+            for candidate in (text, text.rpartition(":")[0]):
+                if candidate and os.path.isabs(candidate) and os.path.isfile(candidate):
+                    raise InputError(f"{row.spec.where(*step.path)}: {step.name}: '{candidate}' is an absolute "
+                                     "path; with --executor ray name files relative to the pipeline file, "
+                                     "or use --shared-fs when every node sees them at that path")
+
+
 def task_cpus(row: BatchRow, largest_node: float) -> float:
     """CPUs a row's task asks for: one per output its encode writes at once (one ffmpeg
     process encodes them all), at most what the largest node has."""
@@ -82,6 +104,9 @@ class RayExecutor:
     def run(self, rows: list[BatchRow], starts: list[Timeline], view: BatchView, *, force: list[str],
             use_cache: bool, options: dict[str, Any]) -> list[RowResult]:
         ray = import_ray()
+        if not self.shared_fs:
+            for row in rows:
+                check_relative(row)
         results: list[RowResult] = []
         todo: list[tuple[BatchRow, Timeline]] = []
         for row, start in zip(rows, starts):

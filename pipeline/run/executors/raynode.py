@@ -70,6 +70,10 @@ def materialize(root: Path, files: dict[str, str], refs: dict[str, Any]) -> int:
     return fetched
 
 
+def to_node_dir(driver_dir: str, root: Path, shared: bool) -> str:
+    return driver_dir if shared else str(mirror_path(root, driver_dir))
+
+
 def _remap(value: Any, mapping: dict[str, str]) -> Any:
     if isinstance(value, dict):
         return {k: _remap(v, mapping) for k, v in value.items()}
@@ -118,8 +122,11 @@ def run_row(job: dict[str, Any], refs: dict[str, Any], limiter: Any = None) -> d
     started = time.monotonic()
     # Ray puts the driver's working folder first on the workers' import path: a project
     # folder holding a `presets` folder of TOML files would hide reelforge's own package
-    if job.get("driver_cwd") in sys.path and "presets" not in sys.modules:
-        sys.path.remove(job["driver_cwd"])
+    hidden = job.get("driver_cwd") if job.get("driver_cwd") in sys.path and "presets" not in sys.modules else None
+    if hidden:
+        sys.path.remove(hidden)
+        import presets  # noqa: F401 - reelforge's own, found now
+        sys.path.insert(0, hidden)
     node = ray.get_runtime_context().get_node_id()
     shared = job["shared_fs"]
     root = node_dir(node)
@@ -131,10 +138,11 @@ def run_row(job: dict[str, Any], refs: dict[str, Any], limiter: Any = None) -> d
         fetched = materialize(root, job["files"], refs)
         to_node = {p: str(mirror_path(root, p)) for p in job["files"]}
         env["REELFORGE_CACHE"] = str(root / "cache")
-        if job.get("presets_dir"):
-            env["REELFORGE_PRESETS"] = str(mirror_path(root, job["presets_dir"]))
+    if job.get("presets_dir"):  # the driver's own presets, wherever this node sees them
+        env["REELFORGE_PRESETS"] = to_node_dir(job["presets_dir"], root, shared)
     with environment(env), gate_to(limiter):
-        spec = load_spec(to_node[job["pipeline"]], job["variant"], job["variables"])
+        # the driver checked every file; the inputs are already in `start`
+        spec = load_spec(to_node[job["pipeline"]], job["variant"], job["variables"], check_files=False)
         spec.name = job["name"]
         start = Timeline.from_dict(_remap(job["start"], to_node), where=spec.name)
         result = run_here(spec, start, job["force"], job["use_cache"], job["options"])
