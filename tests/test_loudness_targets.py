@@ -99,17 +99,20 @@ def test_unreachable_target_keeps_the_output_beside_its_target(tmp_path: Path) -
 
 @pytest.mark.skipif(not QUIET_CLIP.exists(), reason=f"{QUIET_CLIP} is absent (third-party media, not in the repository)")
 def test_quiet_real_footage_reaches_its_target(tmp_path: Path) -> None:
-    """man-on-green-screen.mp4: its whole sound is -45.6 LUFS (a 45 ms burst at the very
-    start), raised by some 60 dB for web-preview (-16 LUFS, -1 dBTP) with a warning first.
-    AAC's overshoot on a burst at the start of a stream keeps web-preview at the edge of
-    the +-0.5 LU aim (-16.5 LUFS); verification's own tolerance is the bound there."""
+    """man-on-green-screen.mp4: its whole sound is -45.6 LUFS (a 100 ms burst at the very
+    start, then digital silence), raised by some 60 dB with a warning first. AAC has few
+    bits for a burst at the start of a stream (its bit reservoir is empty) and its
+    quantisation noise lifts the peaks; at full band the closest was -15.4 LUFS for
+    tiktok. The plan's last resort, band-limiting around the limiter, reaches +-0.5 LU."""
     from pipeline.delivery.presets import get_preset
 
     out = tmp_path / "out"
-    r = run_cli("export", str(QUIET_CLIP), "-p", "web-preview", "-p", "master", "--speed", "ultrafast", "-o", str(out))
+    r = run_cli("export", str(QUIET_CLIP), "-p", "tiktok", "-p", "web-preview", "--speed", "ultrafast",
+                "-o", str(out), timeout=900)  # some 60 audio-only trials on a loaded machine
     assert "warning: man-on-green-screen.web-preview.mp4: raising the mix by +" in r.stderr
+    assert "band-limited to" in r.stderr
     assert r.returncode == 0, r.stderr
-    for name, aim in (("web-preview", get_preset("web-preview").loudness_tolerance_lu), ("master", 0.5)):
+    for name in ("tiktok", "web-preview"):
         preset = get_preset(name)
         lufs, peak = _measure(out / f"man-on-green-screen.{name}.mp4")
-        assert abs(lufs - preset.loudness_lufs) <= aim and peak <= preset.true_peak_dbtp, (name, lufs, peak)
+        assert abs(lufs - preset.loudness_lufs) <= 0.5 and peak <= preset.true_peak_dbtp, (name, lufs, peak)

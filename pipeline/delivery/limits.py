@@ -95,6 +95,6 @@ def cap_size(settings: OutputSettings, preset: Preset, duration: Fraction) -> Ou
         rate = min(rate, maxrate)
     kbps = int(math.floor(rate / 1000))
     common = dict(crf=None, video_bitrate=f"{kbps}k")
-    if settings.is_nvenc:
+    if settings.is_hardware:
         return dataclasses.replace(settings, maxrate=f"{kbps}k", bufsize=f"{kbps}k", **common)
     return dataclasses.replace(settings, maxrate=f"{int(kbps * 1.5)}k", bufsize=f"{kbps * 2}k", pass_num=2, **common)

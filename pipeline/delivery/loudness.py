@@ -35,9 +35,15 @@ NOISE_FLOOR_GAIN_DB = 30.0  # more gain than this is reported before encoding
 TRIAL_ROUNDS = 10
 PLACING_ROUNDS = 3
 LOUDNESS_AIM_LU = 0.2  # a trial this close to the target is done
+LOUDNESS_TOLERANCE_LU = 0.4  # within the +-0.5 LU aim, with room for rounding
 PEAK_AIM_DB = 0.2  # and this far under the ceiling
 RELEASES_MS = (80.0, 20.0, 5.0, 1.0)  # the limiter's release, shortened only when needed
 LIMITER_FLOOR_DB = -24.0  # alimiter's lowest ceiling
+# Last resort, tried only when no trial at full band fits: the audio encoder adds
+# quantisation noise to a burst it has few bits for (one at the very start of a stream,
+# before its bit reservoir fills), and that noise lifts the peaks. Band-limiting around
+# the limiter leaves it less to code.
+LAST_RESORT_BANDS_HZ = (12000.0, 8000.0)
 
 
 def mix_argv(tl: Timeline, sample_rate: int, out: Path) -> list[str]:
@@ -100,20 +106,38 @@ class Decision:
     gain_db: float
     limiter_dbtp: float | None
     release_ms: float
+    band_hz: float | None
     result: Loudness  # what the trial encode of these settings measured
     reached: bool
 
     def apply(self, s: OutputSettings) -> OutputSettings:
         return dataclasses.replace(s, audio_gain_db=round(self.gain_db, 3), limiter_dbtp=self.limiter_dbtp,
-                                   limiter_release_ms=self.release_ms)
+                                   limiter_release_ms=self.release_ms, limiter_band_hz=self.band_hz)
 
 
 def search(measured: Loudness, s: OutputSettings, trial: Callable[[OutputSettings], Loudness]) -> Decision:
     """Gain, limiter ceiling and release that bring `s`'s encoded audio to its loudness
-    target under its true-peak ceiling, found by measured trials. When no shape of the
-    sound fits (a click in silence cannot be made loud without its peaks), the one with
-    the lowest peak-to-loudness ratio is placed with its peaks just under the ceiling:
-    the loudest result that keeps the ceiling."""
+    target under its true-peak ceiling, found by measured trials: at full band first, and
+    band-limited around the limiter only when nothing at full band fits."""
+    trial = _remembered(trial)
+    best = _search_band(measured, s, trial, None)
+    if best.reached or s.true_peak_dbtp is None or best.limiter_dbtp is None:
+        return best
+    for band in LAST_RESORT_BANDS_HZ:
+        # a last resort stops at the first result within tolerance
+        here = _search_band(measured, s, trial, band, lambda d: d.reached or _within(d, s))
+        if here.reached or _within(here, s):
+            return here
+        best = here if _cost(here, s) < _cost(best, s) else best
+    return best
+
+
+def _search_band(measured: Loudness, s: OutputSettings, trial: Callable[[OutputSettings], Loudness],
+                 band: float | None, done: Callable[[Decision], bool] = lambda d: d.reached) -> Decision:
+    """One search at one band limit. When no shape of the sound fits (a click in silence
+    cannot be made loud without its peaks), the one with the lowest peak-to-loudness ratio
+    is placed with its peaks just under the ceiling: the loudest result that keeps the
+    ceiling."""
     target = s.loudness_lufs
     ceiling = s.true_peak_dbtp
     assert target is not None and measured.integrated_lufs is not None
@@ -124,11 +148,11 @@ def search(measured: Loudness, s: OutputSettings, trial: Callable[[OutputSetting
     best: Decision | None = None
     tightest: tuple[float, Decision] | None = None  # (lowest ratio, its trial)
     for _ in range(TRIAL_ROUNDS):
-        here = _run(trial, s, gain, limit, RELEASES_MS[release_i])
+        here = _run(trial, s, gain, limit, RELEASES_MS[release_i], band)
         if here is None:
             break
         best = here if best is None or _cost(here, s) < _cost(best, s) else best
-        if here.reached:
+        if done(here):
             return here
         level, peak = here.result.integrated_lufs, here.result.true_peak_dbtp
         assert level is not None
@@ -161,12 +185,12 @@ def search(measured: Loudness, s: OutputSettings, trial: Callable[[OutputSetting
                 break
             shift = (ceiling - PEAK_AIM_DB / 2) - shape.result.true_peak_dbtp
             placed = _run(trial, s, shape.gain_db + shift,
-                          max(LIMITER_FLOOR_DB, min(0.0, shape.limiter_dbtp + shift)), shape.release_ms)
+                          max(LIMITER_FLOOR_DB, min(0.0, shape.limiter_dbtp + shift)), shape.release_ms, band)
             if placed is None:
                 break
             if _cost(placed, s) < _cost(best, s):
                 best = placed
-            if placed.reached or abs(shift) < 0.1:
+            if done(placed) or abs(shift) < 0.1:
                 break
             shape = placed
     assert best is not None
@@ -174,15 +198,37 @@ def search(measured: Loudness, s: OutputSettings, trial: Callable[[OutputSetting
 
 
 def _run(trial: Callable[[OutputSettings], Loudness], s: OutputSettings, gain: float, limit: float | None,
-         release: float) -> Decision | None:
-    got = trial(dataclasses.replace(s, audio_gain_db=gain, limiter_dbtp=limit, limiter_release_ms=release))
+         release: float, band: float | None) -> Decision | None:
+    got = trial(dataclasses.replace(s, audio_gain_db=gain, limiter_dbtp=limit, limiter_release_ms=release,
+                                    limiter_band_hz=band if limit is not None else None))
     if got.integrated_lufs is None:
         return None
     assert s.loudness_lufs is not None
     level_ok = abs(got.integrated_lufs - s.loudness_lufs) <= LOUDNESS_AIM_LU
     peak_ok = s.true_peak_dbtp is None or got.true_peak_dbtp is None or \
         got.true_peak_dbtp <= s.true_peak_dbtp - PEAK_AIM_DB / 2
-    return Decision(gain, limit, release, got, level_ok and peak_ok)
+    return Decision(gain, limit, release, band if limit is not None else None, got, level_ok and peak_ok)
+
+
+def _remembered(trial: Callable[[OutputSettings], Loudness]) -> Callable[[OutputSettings], Loudness]:
+    """`trial`, run once per distinct master chain."""
+    seen: dict[tuple, Loudness] = {}
+
+    def run(t: OutputSettings) -> Loudness:
+        key = (round(t.audio_gain_db, 2), t.limiter_dbtp and round(t.limiter_dbtp, 2), t.limiter_release_ms,
+               t.limiter_band_hz)
+        if key not in seen:
+            seen[key] = trial(t)
+        return seen[key]
+    return run
+
+
+def _within(d: Decision, s: OutputSettings) -> bool:
+    """Close enough to the target (see LOUDNESS_TOLERANCE_LU) and under the ceiling."""
+    got = d.result
+    assert s.loudness_lufs is not None and got.integrated_lufs is not None
+    return abs(got.integrated_lufs - s.loudness_lufs) <= LOUDNESS_TOLERANCE_LU and (
+        s.true_peak_dbtp is None or got.true_peak_dbtp is None or got.true_peak_dbtp <= s.true_peak_dbtp)
 
 
 def _cost(d: Decision, s: OutputSettings) -> float:
@@ -234,11 +280,14 @@ def plan(tl: Timeline, settings: Sequence[OutputSettings], names: Sequence[str] 
                 decided[key] = d = search(measured, at_rate, lambda t: _trial(wav, t, total, trial_path))
                 reporter.info(f"loudness: {s.loudness_lufs:g} LUFS target: gain {d.gain_db:+.2f} dB"
                               + (f", true-peak limiter at {d.limiter_dbtp:.1f} dBTP" if d.limiter_dbtp is not None else ""))
+                if d.band_hz is not None:
+                    reporter.warn(f"{name}: to reach {s.loudness_lufs:g} LUFS under the ceiling the sound is "
+                                  f"band-limited to {d.band_hz / 1000:g} kHz around the limiter")
             d = decided[key]
             if d.gain_db > NOISE_FLOOR_GAIN_DB:
                 reporter.warn(f"{name}: raising the mix by {d.gain_db:+.1f} dB to reach {s.loudness_lufs:g} LUFS; "
                               f"at {measured.integrated_lufs:.1f} LUFS it is close to the noise floor")
-            if not d.reached:
+            if not d.reached and not _within(d, s):
                 got = d.result
                 under = f" under {s.true_peak_dbtp:g} dBTP" if s.true_peak_dbtp is not None else ""
                 reporter.warn(f"{name}: the closest the sound gets to {s.loudness_lufs:g} LUFS{under} is "

@@ -154,6 +154,8 @@ def build_jobs_argv(jobs: Sequence[OutputJob], overwrite: bool = True) -> list[s
                 pv = pv.overlay(layer, x=job.overlay_xy[0], y=job.overlay_xy[1], eof_action="pass",
                                 format="yuv420").filter(
                     "format", job.settings.pix_fmt)
+            for name, arg in job.settings.hw_upload:  # frames handed to a hardware encoder's device
+                pv = pv.filter(name, arg) if arg else pv.filter(name)
             if job.analysis:
                 # A first pass still consumes the audio branch so the graph stays connected.
                 nodes.append(ffmpeg.output(pv, "-", f="null", **job.settings.video_args()))
@@ -161,4 +163,5 @@ def build_jobs_argv(jobs: Sequence[OutputJob], overwrite: bool = True) -> list[s
             else:
                 nodes.append(ffmpeg.output(pv, pa, media_path(job.path), **job.settings.encoder_args()))
     out = ffmpeg.merge_outputs(*nodes) if len(nodes) > 1 else nodes[0]
-    return [*preamble(progress=True, overwrite=overwrite), *out.get_args()]
+    devices = [a for d in dict.fromkeys(job.settings.hw_device for job in jobs) for a in d]
+    return [*preamble(progress=True, overwrite=overwrite), *devices, *out.get_args()]

@@ -38,20 +38,33 @@ class OutputSettings:
     audio_gain_db: float = 0.0  # linear gain to reach loudness_lufs
     limiter_dbtp: float | None = None  # true-peak limiter ceiling, only where needed
     limiter_release_ms: float = 80.0  # shorter only where quiet, peaky sound needs it
+    limiter_band_hz: float | None = None  # band limit around the limiter, a last resort
     extra: dict[str, Any] = field(default_factory=dict)
     # Average video rate (two-pass / capped outputs); when set, crf is ignored.
     video_bitrate: str | None = None
     # Two-pass encoding: 1 (analysis, no file) or 2 (final), with the statistics file stem.
     pass_num: int | None = None
     passlogfile: str | None = None
+    # A hardware encoder (pipeline.delivery.encoders decides): global options opening its
+    # device, the filters (name, argument) uploading frames to it, the option taking CRF.
+    hw_device: tuple[str, ...] = ()
+    hw_upload: tuple[tuple[str, str], ...] = ()
+    hw_quality: str | None = None
 
     @property
     def is_nvenc(self) -> bool:
         return self.video_codec.endswith("_nvenc")
 
+    @property
+    def is_hardware(self) -> bool:
+        """A hardware encoder: one pass, rate capped by its own VBR."""
+        return self.is_nvenc or bool(self.hw_upload) or self.hw_quality is not None
+
     def video_args(self) -> dict[str, Any]:
         """Video encoder options (ffmpeg-python keyword form)."""
-        args: dict[str, Any] = {"c:v": self.video_codec, "pix_fmt": self.pix_fmt}
+        args: dict[str, Any] = {"c:v": self.video_codec}
+        if not self.hw_upload:  # uploaded frames are in the device's own format
+            args["pix_fmt"] = self.pix_fmt
         if self.video_codec in ("libx264", "libx265"):
             args["preset"] = self.x264_preset
         elif self.is_nvenc:
@@ -65,6 +78,8 @@ class OutputSettings:
                 args["b:v"] = 0
             elif self.video_codec in ("libx264", "libx265", "libvpx-vp9"):
                 args["crf"] = self.crf
+            elif self.hw_quality:
+                args[self.hw_quality] = self.crf
         if self.maxrate:
             args["maxrate"] = self.maxrate
         if self.bufsize:
@@ -75,7 +90,7 @@ class OutputSettings:
             args["level:v"] = self.level
         if self.gop:
             args["g"] = self.gop
-        if self.pass_num and not self.is_nvenc:
+        if self.pass_num and not self.is_hardware:
             args["pass"] = self.pass_num
             if self.passlogfile:
                 args["passlogfile"] = self.passlogfile

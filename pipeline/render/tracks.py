@@ -207,8 +207,15 @@ def master(a: Any, settings: Any, total_samples: int) -> Any:
         # limiter holds the ceiling however far the gain drives it.
         rate = settings.sample_rate
         release = getattr(settings, "limiter_release_ms", 80.0)
+        band = getattr(settings, "limiter_band_hz", None)
+        if band:
+            # Less for the audio encoder to code at a burst it has few bits for: its
+            # quantisation noise is what lifts the peaks there.
+            a = a.filter("lowpass", f=band, p=2)
         a = (a.filter("aresample", rate * 4)
              .filter("alimiter", limit=f"{10 ** (ceiling / 20):.6f}", level=0, latency=1,
                      attack=min(2.0, release), release=release)
              .filter("aresample", rate))
+        if band:
+            a = a.filter("lowpass", f=band, p=2)
     return a.filter("apad", whole_len=total_samples).filter("atrim", end_sample=total_samples)

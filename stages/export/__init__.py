@@ -25,8 +25,9 @@ class ExportParams(BaseModel):
     name: Annotated[Optional[str], Option(cli=False)] = None  # output stem; default: the input's stem or "sequence"
     trim_to_limit: Annotated[bool, Option(
         help="Cut the timeline at a preset's maximum duration instead of failing.")] = False
-    encoder: Annotated[Literal["auto", "libx264", "h264_nvenc"], Option(
-        help="auto uses NVENC when present and working, else x264.")] = "libx264"
+    encoder: Annotated[Literal["auto", "libx264", "h264_nvenc", "h264_qsv", "h264_vaapi"], Option(
+        help="auto uses a hardware encoder (NVENC, Quick Sync, VA-API) when present and working, else x264.")
+    ] = "libx264"
     speed: Annotated[Optional[Literal[X264_SPEEDS]], Option(  # type: ignore[valid-type]
         help="Encoder speed instead of the preset's (e.g. ultrafast for drafts); size, rate and codecs stay.")] = None
     # true: pick a sharp, representative frame; a number: the cover at that time (seconds)

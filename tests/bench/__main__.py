@@ -38,7 +38,13 @@ def main() -> int:
             work.mkdir()
             print(f"== {info.name}", flush=True)
             ran.add(info.name)
-            for row in mod.run(work):
+            try:
+                measured = mod.run(work)
+            except Exception as exc:  # one broken bench does not lose the others' figures
+                print(f"   failed: {exc.__class__.__name__}: {str(exc)[-500:]}", flush=True)
+                ran.discard(info.name)
+                continue
+            for row in measured:
                 row = flat(row)
                 rows.append({**row, "module": info.name, "measured": time.strftime("%Y-%m-%d %H:%M")})
                 print(f"   {row['job']}: {row['reelforge_s']:.2f}s"
@@ -56,6 +62,7 @@ def flat(row: dict) -> dict:
         m = out.pop(side, None)
         if m is not None:
             out[f"{side}_s"] = m.seconds
+            out[f"{side}_cpu_s"] = round(m.cpu_seconds, 2)
             out[f"{side}_mb"] = {k: round(v, 1) for k, v in m.peak_mb.items()}
     out.setdefault("reference_s", None)
     return out

@@ -25,6 +25,7 @@ POLL_S = 0.02
 class Measured:
     seconds: float
     peak_mb: dict[str, float] = field(default_factory=dict)  # "ffmpeg" / "reelforge" -> MB
+    cpu_seconds: float = 0.0  # user + system time of the command and everything it ran
 
     def peak(self, kind: str) -> float | None:
         return self.peak_mb.get(kind)
@@ -61,11 +62,16 @@ def _kind(name: str) -> str:
     return "ffmpeg" if "ffmpeg" in name else "reelforge"
 
 
-def run_measured(argv: Sequence[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> Measured:
-    """Run argv to completion (it must succeed); its wall time and the peak memory of the
-    biggest process of each kind it ran (the command itself included)."""
+def run_measured(argv: Sequence[str], cwd: Path | None = None, env: dict[str, str] | None = None,
+                 inherit: bool = True) -> Measured:
+    """Run argv to completion (it must succeed); its wall time, CPU time and the peak memory
+    of the biggest process of each kind it ran (the command itself included). `env` adds
+    to this process's environment, or replaces it with inherit=False."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.Popen(list(argv), cwd=cwd, env={**os.environ, **(env or {})},
+    proc = subprocess.Popen(list(argv), cwd=cwd, env={**(os.environ if inherit else {}), **(env or {})},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peaks: dict[int, tuple[str, int]] = {}
     done = threading.Event()
@@ -89,6 +95,8 @@ def run_measured(argv: Sequence[str], cwd: Path | None = None, env: dict[str, st
     watcher.start()
     _, err = proc.communicate()
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     done.set()
     watcher.join()
     if proc.returncode != 0:
@@ -97,14 +105,22 @@ def run_measured(argv: Sequence[str], cwd: Path | None = None, env: dict[str, st
     for name, hwm in peaks.values():
         kind = _kind(name)
         by_kind[kind] = max(by_kind.get(kind, 0.0), hwm / 1024)
-    return Measured(seconds, by_kind)
+    return Measured(seconds, by_kind, cpu)
 
 
 def median_of(runs: list[Measured]) -> Measured:
     """The median time and the median peak of each kind over repeated runs."""
     kinds = {k for r in runs for k in r.peak_mb}
     return Measured(statistics.median(r.seconds for r in runs),
-                    {k: statistics.median(r.peak_mb.get(k, 0.0) for r in runs) for k in kinds})
+                    {k: statistics.median(r.peak_mb.get(k, 0.0) for r in runs) for k in kinds},
+                    statistics.median(r.cpu_seconds for r in runs))
+
+
+def combined(*parts: Measured) -> Measured:
+    """Commands run one after another: times add up, peaks are the highest."""
+    kinds = {k for p in parts for k in p.peak_mb}
+    return Measured(sum(p.seconds for p in parts), {k: max(p.peak_mb.get(k, 0.0) for p in parts) for k in kinds},
+                    sum(p.cpu_seconds for p in parts))
 
 
 def reelforge_argv(*args: str) -> list[str]:
