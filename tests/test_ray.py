@@ -22,6 +22,8 @@ from tests.fake_kling import FakeKling
 from tests.media import ffmpeg, frames_of, make_clip, write_preset
 
 pytest.importorskip("ray", reason="Ray is not installed (pip install 'reelforge[ray]')")
+# one worker runs this module: the cluster is started once (make test: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("ray")
 
 from tests.raycluster import Cluster, alive, descendants, start_cluster  # noqa: E402
 
