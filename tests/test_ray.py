@@ -227,6 +227,9 @@ def test_provider_limit_holds_across_the_cluster_and_budget_refuses_first(
     assert len({row["shots_node"].split()[0] for row in doc["rows"]}) == 2
     assert len(kling.submissions) - before == 4
     assert kling.rejected_1303 == 0 and kling.max_in_flight <= KLING_LIMIT
+    # the limiter's own account: never more than the limit, and it charged what the batch priced
+    assert doc["providers"]["peak"] == {"kling": KLING_LIMIT}
+    assert doc["estimated_usd"] > 0 and doc["providers"]["spent"] == pytest.approx(doc["estimated_usd"])
     assert sorted(p.name for p in (project / "out").iterdir()) == [f"shot-{n}.tiny.mp4" for n in (1, 2, 3, 4)]
 
 
