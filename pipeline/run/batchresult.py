@@ -25,6 +25,7 @@ class RowResult:
     seconds: float = 0.0
     node: str = ""  # where it ran (the executor's word for it)
     warnings: list[str] = field(default_factory=list)
+    shots_node: str = ""  # where its shots were generated, when that was a task of its own
 
     def to_dict(self) -> dict[str, Any]:
         data = {"row": self.index, "name": self.name, "label": self.label, "state": self.state,
@@ -33,6 +34,8 @@ class RowResult:
             data["reason"] = self.reason
         if self.node:
             data["node"] = self.node
+        if self.shots_node:
+            data["shots_node"] = self.shots_node
         if self.warnings:
             data["warnings"] = self.warnings
         return data
