@@ -65,17 +65,23 @@ def _subject(size: int, rng: random.Random) -> Any:
     return img
 
 
-# Where the prompt is drawn: small, at the top inside every preset's safe zone (the largest
-# top margin of the shipped presets is 14 % of the height), above the subject's highest
-# point, and moving across the frame with the subject: a reframed output (9:16 or 1:1 of a
-# landscape clip) follows the subject, so the whole label stays in its picture. It is no
-# wider than 80 % of a 9:16 crop of the clip.
+# Where the prompt is drawn: small, inside every preset's safe zone (the largest top margin
+# of the shipped presets is 14 % of the height), above the subject, and moving across the
+# frame with it: a reframed output follows the subject, so the whole label stays in its
+# picture. It is sized for, and no wider than 80 % of, a 9:16 crop of the clip.
+# It sits above the subject's highest point. A portrait clip loses its top and bottom to a
+# square crop that follows the subject, so there the label is two lines at most, as close
+# above the subject as it can be. (The subject bounces the same in every shape: the sound
+# of kling-v2-6 ticks on its bounces, the event `check` measures sync by.)
 PROMPT_TOP = 0.14
 PROMPT_MAX_LINES = 3
+PORTRAIT_MAX_LINES = 2
 SUBJECT_TOP = 0.40  # the subject's highest point, as a fraction of (frame height - subject size)
+BOUNCE = 0.2  # how far it bounces, as a fraction of (frame height - subject size)
 
 
-def prompt_overlay(text: str, w: int, h: int, subject: int = 0) -> tuple[Any, int, int]:
+def prompt_overlay(text: str, w: int, h: int, subject: int = 0,
+                   max_lines: int = PROMPT_MAX_LINES) -> tuple[Any, int, int]:
     """The prompt as an RGBA image (Pillow, Roboto from font-roboto: any script the font
     covers, never '?'), with the (x, y) where it goes on a w x h frame when centred; y is
     below PROMPT_TOP and above a subject of `subject` px at its highest."""
@@ -88,8 +94,8 @@ def prompt_overlay(text: str, w: int, h: int, subject: int = 0) -> tuple[Any, in
     font = _font(size)
     max_width = crop * 0.8
     lines = [" ".join(line) for line in wrap(text.split(), font, max_width)] or [""]
-    if len(lines) > PROMPT_MAX_LINES:
-        lines = lines[:PROMPT_MAX_LINES]
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
         lines[-1] = lines[-1].rstrip(".,;: ") + "…"
     pad, gap, stroke = round(size * 0.4), round(size * 0.25), max(1, size // 12)
     line_h = size + gap
@@ -118,6 +124,11 @@ def _across(start: float, direction: int, duration: float) -> str:
 def subject_x(start: float, direction: int, duration: float) -> str:
     """The subject's left edge over time (an ffmpeg overlay expression: W frame, w subject)."""
     return f"(W-w)*{_across(start, direction, duration)}"
+
+
+def subject_y() -> str:
+    """The subject's top edge over time (an overlay expression: H frame, h subject)."""
+    return f"(H-h)*({SUBJECT_TOP}+{BOUNCE}*abs(sin(PI*t)))"
 
 
 def label_x(subject: int, start: float, direction: int, duration: float) -> str:
@@ -175,7 +186,8 @@ class LocalVideoProvider:
             cv2.imwrite(str(bg_path), bg)
             size = subject_size(w, h)
             cv2.imwrite(str(subj_path), _subject(size, rng))
-            cap, _, cap_y = prompt_overlay(req.prompt, w, h, subject=size)
+            lines = PORTRAIT_MAX_LINES if h > w else PROMPT_MAX_LINES
+            cap, _, cap_y = prompt_overlay(req.prompt, w, h, subject=size, max_lines=lines)
             cap.save(cap_path)
             r = fmt_fraction(fps)
             pan_x, pan_y = bg.shape[1] - w, bg.shape[0] - h
@@ -188,10 +200,11 @@ class LocalVideoProvider:
             )
             subj = ffmpeg.input(media_path(subj_path), loop=1, framerate=r, t=str(d))
             x_expr = subject_x(start, direction, d)
-            y_expr = f"(H-h)*({SUBJECT_TOP}+0.2*abs(sin(PI*t)))"
+            y_expr = subject_y()
             v = back.overlay(subj, x=x_expr, y=y_expr, format="auto")
             capin = ffmpeg.input(media_path(cap_path), loop=1, framerate=r, t=str(d))
-            v = v.overlay(capin, x=label_x(size, start, direction, d), y=cap_y).filter("format", "yuv420p")
+            v = v.overlay(capin, x=label_x(size, start, direction, d), y=cap_y)
+            v = v.filter("format", "yuv420p")
             streams = [v]
             out_args: dict[str, Any] = {"c:v": "libx264", "preset": "veryfast", "crf": 20,
                                         "pix_fmt": "yuv420p", "r": r, "t": str(d),

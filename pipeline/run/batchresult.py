@@ -47,6 +47,7 @@ class BatchResult:
     rows: list[RowResult]
     seconds: float = 0.0
     cost: float | None = None  # list price of the shots the batch generates (None: unknown)
+    providers: dict[str, Any] | None = None  # the cluster limiter's account: peak jobs in flight, spent
 
     @property
     def warnings(self) -> list[str]:
@@ -62,7 +63,8 @@ class BatchResult:
         for r in self.rows:
             counts[r.state] = counts.get(r.state, 0) + 1
         return {"executor": self.executor, "rows": [r.to_dict() for r in self.rows], "counts": counts,
-                "seconds": round(self.seconds, 3), "estimated_usd": self.cost, "ok": not self.failed}
+                "seconds": round(self.seconds, 3), "estimated_usd": self.cost, "ok": not self.failed,
+                **({"providers": self.providers} if self.providers else {})}
 
 
 class BatchView:
