@@ -17,12 +17,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/reelforge run samples/promo.yaml
 
+# --dist loadgroup: a test module marked xdist_group runs on one worker (its fixtures made once)
 test: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench $(ONLY)
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) out samples/out .pytest_cache

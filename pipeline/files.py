@@ -239,18 +239,42 @@ _CHUNK = 1 << 20
 
 
 def file_digest(path: str | os.PathLike[str]) -> str:
-    """sha256 of a file's content (memoised by path, size and mtime)."""
+    """sha256 of a file's content, memoised by path, size, modification and change time and
+    inode: in this process, and for files of a megabyte or more in the cache, so an
+    unchanged run does not read every source again (the change time cannot be set back,
+    so an edited file is always read anew)."""
     p = Path(path)
     st = p.stat()
     key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
     if key in _DIGESTS:
         return _DIGESTS[key]
+    stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+    record = _digest_record(key[0]) if st.st_size >= _REMEMBER_FROM else None
+    if record is not None:
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            data = json.loads(record.read_text())
+            if data["path"] == key[0] and data["stamp"] == stamp:
+                _DIGESTS[key] = str(data["digest"])
+                return _DIGESTS[key]
     h = hashlib.sha256()
     with open(p, "rb") as fh:
         while chunk := fh.read(_CHUNK):
             h.update(chunk)
     _DIGESTS[key] = h.hexdigest()
+    if record is not None:
+        with contextlib.suppress(OSError, InputError):
+            write_cache_file(record, json.dumps({"path": key[0], "stamp": stamp, "digest": _DIGESTS[key]}))
     return _DIGESTS[key]
+
+
+_REMEMBER_FROM = 1 << 20  # bytes: smaller files are quicker to read than a record
+
+
+def _digest_record(resolved: str) -> Path | None:
+    try:
+        return cache_dir("digests") / f"{hashlib.sha256(resolved.encode()).hexdigest()[:32]}.json"
+    except InputError:
+        return None  # an unusable cache only costs the memo
 
 
 _DIGESTS: dict[tuple[str, int, int], str] = {}

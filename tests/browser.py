@@ -3,7 +3,10 @@
 Nothing is downloaded: playwright starts the system's /usr/bin/chromium (installed by
 .ci/run when missing), headless, with no network services of its own.
 
-    python -m tests.browser PAGE.html OUT.png [WIDTH]   (the screenshot in docs/images)
+    python -m tests.browser PAGE.html OUT.png [WIDTH]
+
+docs/images/review.png is the demo's page: `make demo`, then
+    .venv/bin/python -m tests.browser samples/out/promo.review.html docs/images/review.png
 """
 
 from __future__ import annotations
@@ -58,14 +61,19 @@ def open_page(b: Any, page: Path, width: int, height: int = 900) -> tuple[Any, l
     return tab, errors
 
 
-def screenshot(page: Path, out: Path, width: int = 1280) -> Path:
-    """A full-page PNG of the review page, its players showing their first frames."""
-    with browser() as b:
-        tab, _ = open_page(b, page, width)
-        tab.wait_for_function("[...document.querySelectorAll('video')].every(v => v.readyState >= 2)",
-                              timeout=30000)
+def screenshot(page: Path, out: Path, width: int = 1280, height: int = 1400, b: Any = None) -> Path:
+    """A PNG of the top of the review page (its outputs and shots), every player showing
+    its first frame; in browser `b`, or one started for it."""
+    with contextlib.ExitStack() as stack:
+        if b is None:
+            b = stack.enter_context(browser())
+        tab, _ = open_page(b, page, width, height)
+        tab.wait_for_function("[...document.querySelectorAll('video')].every(v => v.readyState >= 3)",
+                              timeout=60000)
+        tab.wait_for_timeout(1500)  # the players' loading indicators fade out
         out.parent.mkdir(parents=True, exist_ok=True)
-        tab.screenshot(path=str(out), full_page=True)
+        tab.screenshot(path=str(out))
+        tab.close()
     return out
 
 

@@ -90,6 +90,20 @@ class Cluster:
         if proc.returncode != 0:
             raise RuntimeError(f"ray start failed:\n{out[-3000:]}")
 
+    def wait_for_nodes(self, count: int, timeout: float = 90.0) -> None:
+        """Until the head lists `count` active nodes (a joining node registers after
+        `ray start` returns)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = subprocess.run([ray_exe(), "status", "--address", self.address], capture_output=True,
+                                    text=True, env={**os.environ, **self.env}, timeout=60).stdout
+            active = status.split("Active:", 1)[-1].split("Pending:", 1)[0]
+            if active.count("node_") >= count:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the cluster has not {count} nodes after {timeout:.0f} s:\n{status}")
+            time.sleep(0.5)
+
     def stop(self) -> list[int]:
         """Stop every process of this cluster; returns those still alive afterwards."""
         pids = self.processes()
@@ -120,6 +134,7 @@ def start_cluster(env: dict[str, str] | None = None, head_cpus: int = 1, node_cp
         cluster.address = f"127.0.0.1:{port}"
         cluster.client_address = f"ray://127.0.0.1:{port + 1}"
         cluster.start_node("--address", cluster.address, cpus=node_cpus)
+        cluster.wait_for_nodes(2)
     except BaseException:
         cluster.stop()
         raise

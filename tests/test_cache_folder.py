@@ -52,3 +52,25 @@ def test_full_cache_is_bad_input_and_leaves_no_temporary_files(tmp_path: Path, m
     assert str(cache) in err and "No space left" in err and "internal error" not in err
     left = [p for p in cache.rglob("*") if p.is_file()]
     assert left == [], left
+
+
+def test_a_remembered_digest_is_never_trusted_for_an_edited_file(tmp_path: Path) -> None:
+    """Digests of large files are remembered in the cache across runs; an edit that keeps
+    the size and puts the modification time back is still read anew."""
+    import hashlib
+
+    from pipeline import files
+
+    big = tmp_path / "source.bin"
+    big.write_bytes(b"a" * (2 << 20))
+    first = files.file_digest(big)
+    assert first == hashlib.sha256(big.read_bytes()).hexdigest()
+    assert list((Path(os.environ["REELFORGE_CACHE"]) / "digests").glob("*.json"))
+    files._DIGESTS.clear()  # a new process
+    assert files.file_digest(big) == first
+    st = big.stat()
+    with open(big, "r+b") as fh:
+        fh.write(b"b")  # same size
+    os.utime(big, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the old modification time
+    files._DIGESTS.clear()
+    assert files.file_digest(big) == hashlib.sha256(big.read_bytes()).hexdigest() != first

@@ -113,25 +113,29 @@ def test_prompt_is_drawn_small_at_the_top_in_any_script(tmp_path: Path) -> None:
     import numpy as np
 
     from pipeline.analysis.frames import read_frames
-    from pipeline.providers.local import PROMPT_TOP, prompt_overlay
+    from pipeline.providers.local import PROMPT_TOP, prompt_overlay, subject_size
 
     prompt = "Café ñandú: Ωmega и ёлка"
-    img, x, y = prompt_overlay(prompt, 1280, 720)
+    img, x, y = prompt_overlay(prompt, 1280, 720, subject=subject_size(1280, 720))
     as_ascii = "".join(c if ord(c) < 128 else "?" for c in prompt)
     qimg, _, _ = prompt_overlay(as_ascii, 1280, 720)
     a = np.asarray(img)[:, :, 0] > 200
     q = np.asarray(qimg.resize(img.size))[:, :, 0] > 200
     assert (a ^ q).mean() > 0.02  # the glyphs are not question marks
-    assert img.width <= 720 * 9 / 16 and img.height < 720 * 0.2  # small, and inside a 9:16 crop
-    assert y >= 720 * 0.14 and x + img.width / 2 == pytest.approx(640, abs=1)
+    assert img.width <= 720 * 9 / 16 * 0.8 and img.height < 720 * 0.2  # small, and inside a 9:16 crop
+    assert y >= 720 * 0.14
 
     out = tmp_path / "ü.mp4"
     r = run_cli("generate", "--prompt", prompt, "--seed", "5", "-o", str(out))
     assert r.returncode == 0, r.stderr
-    frame = next(f for _, f in read_frames(str(out), width=1280, fps=1))
-    text = np.zeros(frame.shape[:2], bool)
-    text[y:y + img.height, x:x + img.width] = np.asarray(img)[:, :, 0] > 240  # white glyph cores
-    bright = frame.min(axis=2) > 180
-    assert (bright & text).sum() > 0.6 * text.sum() > 0  # the glyphs are in the picture, there
-    rows = np.nonzero(text.any(axis=1))[0]
-    assert rows.min() >= 720 * PROMPT_TOP and rows.max() < 720 * 0.35  # the top band only
+    glyphs = np.asarray(img)[:, :, 0] > 240  # white glyph cores
+    lefts = []
+    for _, frame in read_frames(str(out), width=1280, fps=1):
+        bright = frame.min(axis=2) > 180
+        band = bright[y:y + img.height]
+        # the label moves with the subject: find it along its row
+        hits = [(band[:, left:left + img.width] & glyphs).sum() for left in range(0, 1280 - img.width + 1, 2)]
+        assert max(hits) > 0.6 * glyphs.sum() > 0  # the glyphs are in the picture, in the top band
+        lefts.append(2 * int(np.argmax(hits)))
+    assert y >= 720 * PROMPT_TOP and y + img.height < 720 * 0.35  # the top band only
+    assert len(set(lefts)) > 1  # it travels with the subject

@@ -132,3 +132,17 @@ def test_standalone_render_is_normalised_to_the_master_target(tmp_path: Path) ->
     lufs, peak = _measure(out)
     assert abs(lufs - preset.loudness_lufs) <= 0.5
     assert peak <= preset.true_peak_dbtp
+
+
+def test_reframed_outputs_share_one_loudness_plan(tmp_path: Path) -> None:
+    """Presets of other shapes get reframed copies of the timeline: the picture differs,
+    the mix does not, so the mix is rendered and measured once for all of them."""
+    from tests.ffmpeglog import commands, logged_ffmpeg
+
+    src = make_clip(tmp_path / "a.mp4", size="320x180", duration=1.0, audio=True)
+    log = tmp_path / "ffmpeg.log"
+    r = run_cli("export", str(src), "-p", "web-preview", "-p", "linkedin-square", "--speed", "ultrafast",
+                "-o", str(tmp_path / "out"), env={"REELFORGE_FFMPEG": str(logged_ffmpeg(tmp_path, log))})
+    assert r.returncode == 0, r.stderr  # both verified on their loudness target
+    mixes = [argv for argv in commands(log) if argv[-1].endswith("mix.wav")]
+    assert len(mixes) == 1, mixes

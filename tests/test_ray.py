@@ -22,8 +22,10 @@ from tests.fake_kling import FakeKling
 from tests.media import ffmpeg, frames_of, make_clip, write_preset
 
 pytest.importorskip("ray", reason="Ray is not installed (pip install 'reelforge[ray]')")
+# one worker runs this module: the cluster is started once (make test: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("ray")
 
-from tests.raycluster import Cluster, alive, descendants, start_cluster  # noqa: E402
+from tests.raycluster import Cluster, alive, start_cluster  # noqa: E402
 
 KLING_LIMIT = 1  # the fake account's concurrency: the cluster must never pass it
 
@@ -138,31 +140,34 @@ def test_matrix_on_the_cluster_matches_local_frame_for_frame_then_comes_from_cac
 
 
 def _render_worker(cluster: Cluster) -> tuple[int, int] | None:
-    """(Ray worker, its ffmpeg) while a row's task is encoding to a partial output."""
-    for pid in cluster.processes():
+    """(Ray worker, its ffmpeg) while a row's task of this cluster encodes to a partial
+    output under the nodes' folder (one pass over /proc: it must be quick)."""
+    nodes = cluster.env["REELFORGE_NODE_DIR"].encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
         try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if not cmd.startswith(b"ray::reelforge"):
-            continue
-        for child in descendants([pid]):
-            try:
-                argv = Path(f"/proc/{child}/cmdline").read_bytes()
-            except OSError:
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes()
+            if b"ffmpeg" not in argv or b".partial-" not in argv or nodes not in argv:
                 continue
-            if b"ffmpeg" in argv and b".partial-" in argv:
-                return pid, child
+            parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            if Path(f"/proc/{parent}/cmdline").read_bytes().startswith(b"ray::reelforge"):
+                return parent, int(entry)
+        except (OSError, ValueError, IndexError):
+            continue
     return None
 
 
 def test_a_worker_killed_mid_render_is_retried_and_nothing_partial_is_left(cluster: Cluster, project: Path) -> None:
-    make_clip(project / "long.mp4", duration=10.0, audio=True, size="640x360")
+    make_clip(project / "long.mp4", duration=6.0, audio=True, size="640x360")
+    # x264's slowest settings: the encode lasts long enough to be caught even on a busy machine
+    write_preset(Path(os.environ["REELFORGE_PRESETS"]), "tinyslow", x264_preset="veryslow", crf=30,
+                 audio_bitrate="64k")
     pipe = write(project, "long.yaml", """
         name: long
         inputs: [long.mp4]
         steps:
-          - export: {presets: [tiny], dir: out, provenance: "off"}
+          - export: {presets: [tinyslow], dir: out, provenance: "off"}
         """)
     killed: list[tuple[int, int]] = []
 
@@ -186,8 +191,8 @@ def test_a_worker_killed_mid_render_is_retried_and_nothing_partial_is_left(clust
     assert row["state"] == "done" and int(row["node"].split()[-1]) != killed[0][0]  # another attempt
     assert not alive(killed[0][0]) and not alive(killed[0][1])
     out = project / "out"
-    assert [p.name for p in out.iterdir()] == ["long.tiny.mp4"]  # complete, and no partial file beside it
-    assert frames_of(out / "long.tiny.mp4") == 300 and row["outputs"][0]["verified"] == "ok"
+    assert [p.name for p in out.iterdir()] == ["long.tinyslow.mp4"]  # complete, no partial file beside it
+    assert frames_of(out / "long.tinyslow.mp4") == 180 and row["outputs"][0]["verified"] == "ok"
 
 
 def test_provider_limit_holds_across_the_cluster_and_budget_refuses_first(
@@ -221,9 +226,13 @@ def test_provider_limit_holds_across_the_cluster_and_budget_refuses_first(
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["counts"] == {"done": 4}
-    assert len({row["node"].split()[0] for row in doc["rows"]}) == 2  # rows ran side by side on both nodes
+    # the shots were tasks of their own, side by side on both nodes, waiting on one limiter
+    assert len({row["shots_node"].split()[0] for row in doc["rows"]}) == 2
     assert len(kling.submissions) - before == 4
     assert kling.rejected_1303 == 0 and kling.max_in_flight <= KLING_LIMIT
+    # the limiter's own account: never more than the limit, and it charged what the batch priced
+    assert doc["providers"]["peak"] == {"kling": KLING_LIMIT}
+    assert doc["estimated_usd"] > 0 and doc["providers"]["spent"] == pytest.approx(doc["estimated_usd"])
     assert sorted(p.name for p in (project / "out").iterdir()) == [f"shot-{n}.tiny.mp4" for n in (1, 2, 3, 4)]
 
 

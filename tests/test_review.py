@@ -19,6 +19,9 @@ from tests.media import write_preset
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# one worker runs this module: the run and the browser are made once (make test: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("review")
+
 # Two tiny presets, one per shape, with safe zones of different sizes on every side.
 PRESETS = {
     "tiny-wide": dict(aspect="16:9", width=320, height=180, safe_top=0.10, safe_bottom=0.20, safe_left=0.05,
@@ -134,6 +137,10 @@ def test_review_serve_answers_on_localhost(run: dict) -> None:
         video = next(o["file"] for o in run["record"]["variants"][0]["outputs"] if o.get("preset"))
         got = httpx.get(url.group(0).rsplit("/", 1)[0] + "/" + video, timeout=10)
         assert got.status_code == 200 and got.content == (run["out"] / video).read_bytes()
+        # a player seeks with byte ranges (RFC 9110): the server answers 206 with those bytes
+        part = httpx.get(got.url, headers={"Range": "bytes=100-1099"}, timeout=10)
+        assert part.status_code == 206 and part.content == (run["out"] / video).read_bytes()[100:1100]
+        assert part.headers["content-range"] == f"bytes 100-1099/{(run['out'] / video).stat().st_size}"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -223,3 +230,16 @@ def test_page_in_chromium(run: dict, chromium, width: int) -> None:  # noqa: ANN
         assert errors == []
     finally:
         tab.close()
+
+
+def test_screenshot_helper_makes_the_docs_image(run: dict, chromium, tmp_path: Path) -> None:  # noqa: ANN001
+    """docs/images/review.png is made by this helper from the demo's page."""
+    from PIL import Image
+
+    from tests.browser import screenshot
+
+    shot = screenshot(run["page"], tmp_path / "review.png", width=900, height=700, b=chromium)
+    with Image.open(shot) as img:
+        assert img.size == (900, 700)
+        assert len(set(img.convert("L").resize((90, 70)).getdata())) > 20  # a page, not a blank
+

@@ -43,9 +43,58 @@ def review(folder: str, serve: bool, port: int, overwrite: bool) -> None:
         serve_folder(where, page.name, port)
 
 
+class RangeHandler(http.server.SimpleHTTPRequestHandler):
+    """The standard library's file handler plus single byte ranges (RFC 9110 section 14),
+    which a browser's player asks for to seek. (http.server has no range support, and a
+    dependency for one header is more than these lines.)"""
+
+    def send_head(self):  # noqa: ANN201 - http.server's signature
+        import os
+        import re
+
+        match = re.fullmatch(r"bytes=(\d*)-(\d*)", self.headers.get("Range", "").strip())
+        path = self.translate_path(self.path)
+        if match is None or not os.path.isfile(path) or match.group(1) == match.group(2) == "":
+            return super().send_head()
+        size = os.path.getsize(path)
+        first, last = match.groups()
+        start = int(first) if first else max(0, size - int(last))
+        end = min(size - 1, int(last)) if first and last else size - 1
+        if start >= size or start > end:
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{size}")
+            self.end_headers()
+            return None
+        fh = open(path, "rb")  # noqa: SIM115 - http.server closes what send_head returns
+        fh.seek(start)
+        self.send_response(206)
+        self.send_header("Content-Type", self.guess_type(path))
+        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        self._remaining = end - start + 1
+        return fh
+
+    def copyfile(self, source, outputfile) -> None:  # noqa: ANN001 - http.server's signature
+        remaining = getattr(self, "_remaining", None)
+        if remaining is None:
+            return super().copyfile(source, outputfile)
+        self._remaining = None
+        while remaining > 0:
+            chunk = source.read(min(1 << 16, remaining))
+            if not chunk:
+                break
+            outputfile.write(chunk)
+            remaining -= len(chunk)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - http.server's signature
+        pass  # one line per request would drown the terminal
+
+
 def serve_folder(folder: Path, page: str, port: int) -> None:
     """Serve `folder` on 127.0.0.1 (never on another interface) until interrupted."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler = functools.partial(RangeHandler, directory=str(folder))
     try:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     except OSError as exc:
@@ -65,9 +114,10 @@ def serve_folder(folder: Path, page: str, port: int) -> None:
 @click.command()
 @click.argument("folder", metavar="[DIR]", required=False, default="reelforge-demo",
                 type=click.Path(file_okay=False))
+@click.option("--dry-run", is_flag=True, help="Write the files and show the plan; generate and render nothing.")
 @click.option("--overwrite", "-y", is_flag=True, help="Replace files in DIR that reelforge did not write.")
 @handle_errors
-def demo(folder: str, overwrite: bool) -> None:
+def demo(folder: str, dry_run: bool, overwrite: bool) -> None:
     """Write the demo (pipeline file, voiceover script, music bed) into DIR and run it.
 
     Offline: the shots come from the local stand-in generator and the voice from the
@@ -76,15 +126,15 @@ def demo(folder: str, overwrite: bool) -> None:
     \b
     Example:
       reelforge demo
-      reelforge demo ~/trailforge
+      reelforge demo ~/trailforge --dry-run
     """
     from pipeline.run.runner import run_file_results
 
     target = Path(folder)
     spec = write_demo(target, overwrite)
-    run_file_results(spec, overwrite=overwrite)
-    page = next(iter(sorted((target / "out").glob("*.review.html"))), None)
-    if page is not None:
+    run_file_results(spec, dry_run=dry_run, overwrite=overwrite)
+    page = target / "out" / "promo.review.html"
+    if not dry_run and page.is_file():
         click.echo(str(page))
 
 

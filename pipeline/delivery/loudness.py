@@ -95,6 +95,21 @@ def decide(measured: Loudness, target: float, ceiling: float | None) -> tuple[fl
     return gain, (limit if measured.true_peak_dbtp + gain > limit else None)
 
 
+# Clip fields that change only the picture: timelines that differ in nothing else (the
+# reframed copies export makes for each shape) have the same mix, planned once.
+PICTURE_ONLY = ("crop", "fit", "color", "label")
+
+
+def sound_key(tl: Timeline) -> str:
+    """Equal for two timelines whose mixes are the same."""
+    import json
+
+    d = tl.to_dict()
+    video = [{k: v for k, v in c.items() if k not in PICTURE_ONLY} for c in d.get("video", [])]
+    canvas = {k: v for k, v in d.get("canvas", {}).items() if k not in ("width", "height")}
+    return json.dumps({"video": video, "audio": d.get("audio"), "canvas": canvas}, sort_keys=True, default=str)
+
+
 def has_sound(tl: Timeline) -> bool:
     if any(c.has_audio for c in tl.video) and not (tl.audio.get("original") and tl.audio["original"].muted):
         return True

@@ -65,26 +65,37 @@ def _subject(size: int, rng: random.Random) -> Any:
     return img
 
 
-# Where the prompt is drawn: small, centred, at the top inside every preset's safe zone
-# (the largest top margin of the shipped presets is 14 % of the height), and narrow enough
-# to survive a centred 9:16 or 1:1 crop of a landscape clip.
-PROMPT_TOP = 0.15
+# Where the prompt is drawn: small, inside every preset's safe zone (the largest top margin
+# of the shipped presets is 14 % of the height), above the subject, and moving across the
+# frame with it: a reframed output follows the subject, so the whole label stays in its
+# picture. It is sized for, and no wider than 80 % of, a 9:16 crop of the clip.
+# It sits above the subject's highest point. A portrait clip loses its top and bottom to a
+# square crop that follows the subject, so there the label is two lines at most, as close
+# above the subject as it can be. (The subject bounces the same in every shape: the sound
+# of kling-v2-6 ticks on its bounces, the event `check` measures sync by.)
+PROMPT_TOP = 0.14
 PROMPT_MAX_LINES = 3
+PORTRAIT_MAX_LINES = 2
+SUBJECT_TOP = 0.40  # the subject's highest point, as a fraction of (frame height - subject size)
+BOUNCE = 0.2  # how far it bounces, as a fraction of (frame height - subject size)
 
 
-def prompt_overlay(text: str, w: int, h: int) -> tuple[Any, int, int]:
+def prompt_overlay(text: str, w: int, h: int, subject: int = 0,
+                   max_lines: int = PROMPT_MAX_LINES) -> tuple[Any, int, int]:
     """The prompt as an RGBA image (Pillow, Roboto from font-roboto: any script the font
-    covers, never '?'), with the (x, y) where it goes on a w x h frame."""
+    covers, never '?'), with the (x, y) where it goes on a w x h frame when centred; y is
+    below PROMPT_TOP and above a subject of `subject` px at its highest."""
     from PIL import Image, ImageDraw
 
     from pipeline.render.fonts import font as _font, wrap
 
-    size = max(12, round(min(w, h) * 0.035))
+    crop = min(w, h * 9 / 16)  # the width a vertical output keeps: the label is sized for it
+    size = max(12, round(crop * 0.04))
     font = _font(size)
-    max_width = min(w * 0.88, min(w, h * 9 / 16) * 0.85)
+    max_width = crop * 0.8
     lines = [" ".join(line) for line in wrap(text.split(), font, max_width)] or [""]
-    if len(lines) > PROMPT_MAX_LINES:
-        lines = lines[:PROMPT_MAX_LINES]
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
         lines[-1] = lines[-1].rstrip(".,;: ") + "…"
     pad, gap, stroke = round(size * 0.4), round(size * 0.25), max(1, size // 12)
     line_h = size + gap
@@ -96,7 +107,35 @@ def prompt_overlay(text: str, w: int, h: int) -> tuple[Any, int, int]:
         x = (box_w - font.getlength(line)) / 2
         draw.text((x, pad + i * line_h), line, font=font, fill=(255, 255, 255, 255), stroke_width=stroke,
                   stroke_fill=(0, 0, 0, 255))
-    return img, (w - box_w) // 2, round(h * PROMPT_TOP)
+    above = int((h - subject) * SUBJECT_TOP) - box_h - gap if subject else 0
+    return img, (w - box_w) // 2, max(int(h * PROMPT_TOP) + 1, above)
+
+
+def subject_size(w: int, h: int) -> int:
+    """The subject's diameter on a w x h frame (even)."""
+    return int(min(w, h) * 0.28) // 2 * 2
+
+
+def _across(start: float, direction: int, duration: float) -> str:
+    """How far across the frame the subject is at time t: 0 left edge, 1 right edge."""
+    return f"({start}+{direction * 0.76}*t/{duration})"
+
+
+def subject_x(start: float, direction: int, duration: float) -> str:
+    """The subject's left edge over time (an ffmpeg overlay expression: W frame, w subject)."""
+    return f"(W-w)*{_across(start, direction, duration)}"
+
+
+def subject_y() -> str:
+    """The subject's top edge over time (an overlay expression: H frame, h subject)."""
+    return f"(H-h)*({SUBJECT_TOP}+{BOUNCE}*abs(sin(PI*t)))"
+
+
+def label_x(subject: int, start: float, direction: int, duration: float) -> str:
+    """The prompt label's left edge: centred over the subject (`subject` px wide), kept
+    inside the frame (an overlay expression: W frame, w label)."""
+    centre = f"(W-{subject})*{_across(start, direction, duration)}+{subject / 2}"
+    return f"max(0,min(W-w,{centre}-w/2))"
 
 
 # Kling 2.6 with sound speaks the dialogue its prompt quotes ("..." or “...”); the
@@ -145,9 +184,10 @@ class LocalVideoProvider:
             bg_path, subj_path, cap_path = (Path(tmp) / n for n in ("bg.png", "subject.png", "caption.png"))
             bg = _background(w, h, rng)
             cv2.imwrite(str(bg_path), bg)
-            size = int(min(w, h) * 0.28) // 2 * 2
+            size = subject_size(w, h)
             cv2.imwrite(str(subj_path), _subject(size, rng))
-            cap, cap_x, cap_y = prompt_overlay(req.prompt, w, h)
+            lines = PORTRAIT_MAX_LINES if h > w else PROMPT_MAX_LINES
+            cap, _, cap_y = prompt_overlay(req.prompt, w, h, subject=size, max_lines=lines)
             cap.save(cap_path)
             r = fmt_fraction(fps)
             pan_x, pan_y = bg.shape[1] - w, bg.shape[0] - h
@@ -159,11 +199,12 @@ class LocalVideoProvider:
                 .filter("crop", w, h, f"{pan_x}*t/{d}", f"{pan_y}/2+{pan_y}/2*sin(t)")
             )
             subj = ffmpeg.input(media_path(subj_path), loop=1, framerate=r, t=str(d))
-            x_expr = f"(W-w)*({start}+{direction * 0.76}*t/{d})"
-            y_expr = "(H-h)*(0.35+0.2*abs(sin(PI*t)))"
+            x_expr = subject_x(start, direction, d)
+            y_expr = subject_y()
             v = back.overlay(subj, x=x_expr, y=y_expr, format="auto")
             capin = ffmpeg.input(media_path(cap_path), loop=1, framerate=r, t=str(d))
-            v = v.overlay(capin, x=cap_x, y=cap_y).filter("format", "yuv420p")
+            v = v.overlay(capin, x=label_x(size, start, direction, d), y=cap_y)
+            v = v.filter("format", "yuv420p")
             streams = [v]
             out_args: dict[str, Any] = {"c:v": "libx264", "preset": "veryfast", "crf": 20,
                                         "pix_fmt": "yuv420p", "r": r, "t": str(d),

@@ -2,7 +2,8 @@
 clips' own sound, as exactly `total_samples` samples; and the per-output master chain
 (loudness gain and true-peak limiter) that export's loudness plan decides.
 
-Every audio file is an input of the InputPool: it is opened once and split for each use.
+Every audio file comes from the InputPool: each use (an item, each pass of a loop) is its
+own input, read when the timeline reaches it; outputs rendered together share it.
 Ducking is a gain envelope computed from the activity of the roles a track ducks under
 (the voiceover's audible spans, the speech in the clips' own sound), with short gaps
 bridged so the music does not pump between words, written as a volume expression with

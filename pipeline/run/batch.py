@@ -85,4 +85,5 @@ def run_batch(path: str | Path, matrix: str | Path | None = None, *, executor: s
     started = time.monotonic()
     view = view_factory(len(rows)) if view_factory else BatchView(len(rows), quiet)
     results = runner.run(rows, starts, view, force=force, use_cache=use_cache, options=options)
-    return BatchResult(executor, sorted(results, key=lambda r: r.index), time.monotonic() - started, cost=cost)
+    return BatchResult(executor, sorted(results, key=lambda r: r.index), time.monotonic() - started, cost=cost,
+                       providers=getattr(runner, "limiter_stats", None) or None)

@@ -25,6 +25,7 @@ class RowResult:
     seconds: float = 0.0
     node: str = ""  # where it ran (the executor's word for it)
     warnings: list[str] = field(default_factory=list)
+    shots_node: str = ""  # where its shots were generated, when that was a task of its own
 
     def to_dict(self) -> dict[str, Any]:
         data = {"row": self.index, "name": self.name, "label": self.label, "state": self.state,
@@ -33,6 +34,8 @@ class RowResult:
             data["reason"] = self.reason
         if self.node:
             data["node"] = self.node
+        if self.shots_node:
+            data["shots_node"] = self.shots_node
         if self.warnings:
             data["warnings"] = self.warnings
         return data
@@ -44,6 +47,7 @@ class BatchResult:
     rows: list[RowResult]
     seconds: float = 0.0
     cost: float | None = None  # list price of the shots the batch generates (None: unknown)
+    providers: dict[str, Any] | None = None  # the cluster limiter's account: peak jobs in flight, spent
 
     @property
     def warnings(self) -> list[str]:
@@ -59,7 +63,8 @@ class BatchResult:
         for r in self.rows:
             counts[r.state] = counts.get(r.state, 0) + 1
         return {"executor": self.executor, "rows": [r.to_dict() for r in self.rows], "counts": counts,
-                "seconds": round(self.seconds, 3), "estimated_usd": self.cost, "ok": not self.failed}
+                "seconds": round(self.seconds, 3), "estimated_usd": self.cost, "ok": not self.failed,
+                **({"providers": self.providers} if self.providers else {})}
 
 
 class BatchView:

@@ -113,10 +113,11 @@ def plan_outputs(tl: Timeline, opts: ExportOptions, reporter: Reporter) -> list[
         if opts.x264_preset:
             settings = dataclasses.replace(settings, x264_preset=opts.x264_preset)
         outputs.append(Output(preset, opts.folder / f"{opts.stem}.{preset.name}.mp4", base, settings))
-    # The loudness plan, once per distinct timeline, before anything renders.
-    by_tl: dict[int, list[Output]] = {}
+    # The loudness plan, once per distinct mix (reframed copies sound the same), before
+    # anything renders.
+    by_tl: dict[str, list[Output]] = {}
     for out in outputs:
-        by_tl.setdefault(id(out.tl), []).append(out)
+        by_tl.setdefault(loudness.sound_key(out.tl), []).append(out)
     for members in by_tl.values():
         planned = loudness.plan(members[0].tl, [m.settings for m in members], [m.path.name for m in members])
         for out, s in zip(members, planned):

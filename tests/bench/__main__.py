@@ -26,8 +26,6 @@ def main() -> int:
     import tests.bench as pkg
 
     only = sys.argv[1:]
-    rows: list[dict] = []
-    ran: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="reelforge-bench-") as tmp:
         os.environ["REELFORGE_CACHE"] = str(Path(tmp) / "cache")
         for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
@@ -37,21 +35,21 @@ def main() -> int:
             work = Path(tmp) / info.name
             work.mkdir()
             print(f"== {info.name}", flush=True)
-            ran.add(info.name)
             try:
                 measured = mod.run(work)
             except Exception as exc:  # one broken bench does not lose the others' figures
                 print(f"   failed: {exc.__class__.__name__}: {str(exc)[-500:]}", flush=True)
-                ran.discard(info.name)
                 continue
+            done = []
             for row in measured:
                 row = flat(row)
-                rows.append({**row, "module": info.name, "measured": time.strftime("%Y-%m-%d %H:%M")})
+                done.append({**row, "module": info.name, "measured": time.strftime("%Y-%m-%d %H:%M")})
                 print(f"   {row['job']}: {row['reelforge_s']:.2f}s"
                       + (f" vs {row['reference_s']:.2f}s" if row.get("reference_s") else "")
                       + (f", ffmpeg {mb(row.get('reelforge_mb'), 'ffmpeg')} vs {mb(row.get('reference_mb'), 'ffmpeg')}"
                          if row.get("reelforge_mb") else ""), flush=True)
-    write_table(merge_with_previous(rows, ran))
+            # written after each module: an interrupted session keeps what it measured
+            write_table(merge_with_previous(done, {info.name}))
     return 0
 
 
@@ -93,6 +91,10 @@ def write_table(rows: list[dict]) -> None:
         f"Written by `make bench` on {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {platform.machine()}.",
         "Reference: a hand-written ffmpeg command doing the same work with the same encoder settings.",
+        f"Load average when written: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores. On a shared, loaded machine",
+        "wall times are noisy: ratios are taken within alternating pairs (median reported), and CPU",
+        "time (user + system of every process a command ran), which other load disturbs far less,",
+        "is given in the note where it matters.",
         "Peak memory (MB): the largest ffmpeg process and reelforge's own Python process, each its",
         "kernel-kept high-water mark (VmHWM); '-' where the row was measured without it.",
         "",

@@ -148,7 +148,8 @@ def _sheet_times(cuts: list[float], duration: float) -> list[float]:
     return times[:13]
 
 
-def _check_doc(doc: dict[str, Any], folder: Path, cuts: list[float], targets: dict[str, Any]) -> str:
+def _check_doc(doc: dict[str, Any], folder: Path, cuts: list[float], targets: dict[str, Any],
+               open_: bool = True) -> str:
     media = folder / doc["input"]
     is_file = doc.get("kind") == "media" and media.is_file()
     name = media.name if is_file else doc["input"]
@@ -176,7 +177,7 @@ def _check_doc(doc: dict[str, Any], folder: Path, cuts: list[float], targets: di
             f'<figure><img alt="frame at {t:.2f} s" src="{u}"><figcaption>{t:.2f} s</figcaption></figure>'
             for t, u in frames) + "</div>")
     verdict = "pass" if doc["passed"] else "fail"
-    return (f'<details class="check" open><summary><span class="badge {"ok" if doc["passed"] else "bad"}">{verdict}'
+    return (f'<details class="check"{" open" if open_ else ""}><summary><span class="badge {"ok" if doc["passed"] else "bad"}">{verdict}'
             f'</span> {_e(name)}</summary>{"".join(body)}</details>')
 
 
@@ -184,7 +185,9 @@ def check_section(record: dict[str, Any], folder: Path) -> str:
     parts = []
     for v in record["variants"]:
         targets = {o["preset"]: (o.get("targets") or {}).get("loudness_lufs") for o in v["outputs"] if o.get("preset")}
-        docs = [_check_doc(d, folder, v.get("cuts_s") or [], targets) for d in v["checks"]]
+        # the first document and every failed one open; the others a click away
+        docs = [_check_doc(d, folder, v.get("cuts_s") or [], targets, open_=i == 0 or not d["passed"])
+                for i, d in enumerate(v["checks"])]
         if docs:
             parts.append(f'<h3>{_e(v["name"])}</h3>{"".join(docs)}')
     return f'<section id="check"><h2>Check</h2>{"".join(parts) or "<p>The run has no check step.</p>"}</section>'

@@ -6,7 +6,9 @@ it once, see raynode); submits one task per row asking for the CPUs its encode u
 by Ray when the worker running it dies; and writes what each task sends back: every file's
 digest must match what the node wrote and verified, its probe must agree with the node's,
 and it lands at its path atomically (a retried or failed row leaves nothing partial).
-Generation goes through one cluster-wide limiter (an actor, see limiter).
+A row that generates shots is two tasks: the shots (a quarter of a CPU, waiting on the
+provider; every shot takes a slot of the one cluster-wide limiter, an actor, see limiter),
+then the rest of the row with the CPUs of its encode, fed the first task's result.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pipeline.run.executors.rows import from_cache, from_row_cache, one_line, sa
 from pipeline.run.matrix import BatchRow
 
 MAX_RETRIES = 3  # times Ray runs a row again after the worker running it died
+SHOT_CPUS = 0.25  # a task that only waits on providers: four to a CPU
 
 
 def import_ray() -> Any:
@@ -84,6 +87,18 @@ def check_relative(row: BatchRow) -> None:
                     raise InputError(f"{row.spec.where(*step.path)}: {step.name}: '{candidate}' is an absolute "
                                      "path; with --executor ray name files relative to the pipeline file, "
                                      "or use --shared-fs when every node sees them at that path")
+
+
+def generating_steps(row: BatchRow) -> int:
+    """How many leading steps run up to the last one that generates (pays a provider; its
+    stage quotes a price): those run as a task of their own. 0 when none generates."""
+    from pipeline.run.stage import get_stage
+
+    found = 0
+    for i, step in enumerate(row.spec.steps, 1):
+        if callable(getattr(get_stage(step.name), "quote", None)):
+            found = i
+    return found
 
 
 def task_cpus(row: BatchRow, largest_node: float) -> float:
@@ -160,8 +175,17 @@ class RayExecutor:
                    "presets_dir": str(presets) if presets.is_dir() else None, "shared_fs": self.shared_fs,
                    "force": force, "use_cache": use_cache, "options": options, "driver_cwd": os.getcwd()}
             mine = {d: refs[d] for d in files.values() if d in refs}
+            name, split = f"reelforge {row.spec.name}", generating_steps(row)
+            upstream = None
+            if 0 < split < len(row.spec.steps):
+                # the shots wait on a provider for minutes: their task holds a fraction of a
+                # CPU, and the encode's CPUs are asked for only once they are there
+                upstream = task.options(num_cpus=SHOT_CPUS, max_retries=MAX_RETRIES, retry_exceptions=False,
+                                        scheduling_strategy="SPREAD", name=f"{name} (shots)").remote({**job, "steps": [0, split], "hand_on": True},
+                                                                       mine, limiter)
+                job = {**job, "steps": [split, None]}
             ref = task.options(num_cpus=task_cpus(row, largest), max_retries=MAX_RETRIES, retry_exceptions=False,
-                               name=f"reelforge {row.spec.name}").remote(job, mine, limiter)
+                               name=name).remote(job, mine, limiter, upstream)
             pending[ref] = (row, start, time.monotonic())
             view.row_started(row)
         results = []
@@ -197,7 +221,7 @@ class RayExecutor:
                              f"the task failed on the cluster ({exc.__class__.__name__})", seconds)
         node = f"{data['node'][:8]} pid {data['pid']}"
         result = RowResult(row.index, row.name, row.label, data["state"], data["outputs"], data["reason"],
-                           seconds, node=node, warnings=data.get("warnings", []))
+                           seconds, node=node, warnings=data.get("warnings", []), shots_node=data.get("shots_node", ""))
         if data["state"] == "failed":
             return result
         try:

@@ -42,18 +42,19 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def materialize(root: Path, files: dict[str, str], refs: dict[str, Any]) -> int:
+def materialize(root: Path, files: dict[str, str], refs: dict[str, Any], fetch: Any = None) -> int:
     """Put every file the row reads at its mirror path; returns the bytes fetched from the
     object store (0 when this node already held every content)."""
     import ray
 
+    fetch = fetch or ray.get
     objects = root / "objects"
     objects.mkdir(parents=True, exist_ok=True)
     fetched = 0
     for driver_path, digest in files.items():
         stored = objects / digest
         if not stored.exists():
-            data = ray.get(refs[digest])
+            data = fetch(refs[digest])
             fetched += len(data)
             tmp = stored.with_name(f".{digest}.{os.getpid()}.part")
             tmp.write_bytes(data)
@@ -110,15 +111,35 @@ def _probe_facts(path: Path) -> dict[str, Any]:
     return facts
 
 
-def run_row(job: dict[str, Any], refs: dict[str, Any], limiter: Any = None) -> dict[str, Any]:
-    """The body of one row's task (see the module's docstring)."""
+def keep_made(root: Path, made: dict[str, bytes]) -> dict[str, str]:
+    """Files another task of the row made (generated shots), stored by content on this node
+    and linked under the mirror at the path the other node gave them: {that path: here}."""
+    digests = {}
+    refs = {}
+    for path, data in made.items():
+        digest = hashlib.sha256(data).hexdigest()
+        digests[path] = digest
+        refs[digest] = data
+    materialize(root, digests, refs, fetch=lambda ref: ref)
+    return {path: str(mirror_path(root, path)) for path in made}
+
+
+def run_row(job: dict[str, Any], refs: dict[str, Any], limiter: Any = None,
+            upstream: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The body of one row's task (see the module's docstring). A row that generates shots
+    runs as two tasks: the first runs the steps up to the last that generates (`steps` [0, k],
+    `hand_on`: it returns its timeline and the files it made); the second gets that result as
+    `upstream` and runs the rest."""
     import ray
 
     from pipeline.model.timeline import Timeline
     from pipeline.run.executors.limiter import gate_to
     from pipeline.run.executors.rows import run_here
+    from pipeline.run.runner import timeline_sources
     from pipeline.run.spec import load_spec
 
+    if upstream is not None and upstream.get("state") == "failed":
+        return upstream
     started = time.monotonic()
     # Ray puts the driver's working folder first on the workers' import path: a project
     # folder holding a `presets` folder of TOML files would hide reelforge's own package
@@ -138,14 +159,20 @@ def run_row(job: dict[str, Any], refs: dict[str, Any], limiter: Any = None) -> d
         fetched = materialize(root, job["files"], refs)
         to_node = {p: str(mirror_path(root, p)) for p in job["files"]}
         env["REELFORGE_CACHE"] = str(root / "cache")
+    if upstream is not None:
+        to_node.update(keep_made(root, upstream["made"]))
     if job.get("presets_dir"):  # the driver's own presets, wherever this node sees them
         env["REELFORGE_PRESETS"] = to_node_dir(job["presets_dir"], root, shared)
+    lo, hi = job.get("steps") or (0, None)
     with environment(env), gate_to(limiter):
         # the driver checked every file; the inputs are already in `start`
         spec = load_spec(to_node[job["pipeline"]], job["variant"], job["variables"], check_files=False)
         spec.name = job["name"]
-        start = Timeline.from_dict(_remap(job["start"], to_node), where=spec.name)
-        result = run_here(spec, start, job["force"], job["use_cache"], job["options"])
+        spec.steps = spec.steps[lo:hi]
+        begin = upstream["timeline"] if upstream is not None else job["start"]
+        start = Timeline.from_dict(_remap(begin, to_node), where=spec.name)
+        result = run_here(spec, start, job["force"], job["use_cache"], job["options"],
+                          keep_timeline=bool(job.get("hand_on")))
     back = {v: k for k, v in to_node.items()}
     prefix = str(root / "fs")
     files = []
@@ -163,5 +190,16 @@ def run_row(job: dict[str, Any], refs: dict[str, Any], limiter: Any = None) -> d
                 record["data"] = Path(local).read_bytes()
                 os.unlink(local)  # the driver keeps the output; the node keeps its cache of the steps before
             files.append(record)
+    if job.get("hand_on") and result["state"] != "failed":
+        # the next task gets the timeline on the driver's paths, and the files made here
+        tl = result["timeline"]
+        result["made"] = {src: Path(src).read_bytes() for src in timeline_sources(tl)
+                          if src not in back and os.path.isfile(src)}
+        result["timeline"] = _remap(tl, back)
+    if upstream is not None:
+        result["shots_node"] = f"{upstream['node'][:8]} pid {upstream['pid']}"
+        result["outputs"] = upstream["outputs"] + result["outputs"]
+        files = upstream["files"] + files
+        result["warnings"] = list(dict.fromkeys(upstream["warnings"] + result["warnings"]))
     return {**result, "files": files, "node": node, "fetched": fetched, "pid": os.getpid(),
             "task_seconds": time.monotonic() - started}

@@ -86,9 +86,10 @@ class _RowDisplay(RunDisplay):
 
 
 def run_here(spec: PipelineSpec, start: Timeline | None, force: list[str], use_cache: bool,
-             options: dict[str, Any]) -> dict[str, Any]:
+             options: dict[str, Any], keep_timeline: bool = False) -> dict[str, Any]:
     """Run one spec in this process, quietly; a plain dict (it crosses process boundaries):
-    {"state", "outputs", "reason", "seconds", "warnings"}."""
+    {"state", "outputs", "reason", "seconds", "warnings"}, and "timeline" (its JSON) when
+    `keep_timeline`."""
     from pipeline.run.runner import run_spec
     from pipeline.run.view import run_display, set_run_display
 
@@ -105,8 +106,11 @@ def run_here(spec: PipelineSpec, start: Timeline | None, force: list[str], use_c
         set_default_reporter(before)
         set_run_display(display)
     cached = bool(result.states) and all(s == "cached" for s in result.states.values())
-    return {"state": "cached" if cached else "done", "outputs": result.outputs, "reason": "",
+    done = {"state": "cached" if cached else "done", "outputs": result.outputs, "reason": "",
             "seconds": time.monotonic() - started, "warnings": reporter.warnings}
+    if keep_timeline:
+        done["timeline"] = result.timeline.to_dict()
+    return done
 
 
 # ---- a row's result as one cache entry (rows that ran elsewhere: their steps' entries
