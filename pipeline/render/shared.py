@@ -44,7 +44,7 @@ def stream_key(job: OutputJob) -> tuple[Any, ...] | None:
         return None
     return (id(job.tl), s.width, s.height, s.fps, s.video_codec, s.pix_fmt, s.profile, s.level,
             s.audio_codec, s.audio_bitrate, s.sample_rate, s.channels, s.audio_gain_db, s.limiter_dbtp,
-            s.limiter_release_ms, s.faststart, json.dumps(s.extra, sort_keys=True, default=str),
+            s.limiter_release_ms, s.limiter_band_hz, s.faststart, json.dumps(s.extra, sort_keys=True, default=str),
             job.path.suffix.lower())
 
 
