@@ -32,16 +32,25 @@ STDERR_TAIL_LINES = 12
 # ffmpeg processes started by run_ffmpeg that are still running (stop_running ends them).
 _RUNNING: set[subprocess.Popen] = set()
 _RUNNING_LOCK = threading.Lock()
+_STOPPING = threading.Event()  # set by stop_running until resume_running
 
 
 def stop_running() -> None:
     """Kill every ffmpeg process run_ffmpeg started that is still running (an interrupted
-    run stopping its worker threads' renders); each caller then cleans up after itself."""
+    run stopping its worker threads' renders); each caller then cleans up after itself.
+    Until resume_running(), a process started meanwhile (its worker was between checking
+    for the interruption and starting ffmpeg) is killed as soon as it is registered."""
     with _RUNNING_LOCK:
+        _STOPPING.set()
         procs = list(_RUNNING)
     for proc in procs:
         if proc.poll() is None:
             proc.kill()
+
+
+def resume_running() -> None:
+    """Let run_ffmpeg start processes again after stop_running()."""
+    _STOPPING.clear()
 
 
 @functools.lru_cache(maxsize=None)
@@ -159,6 +168,8 @@ def run_ffmpeg(
     )
     with _RUNNING_LOCK:
         _RUNNING.add(proc)
+        if _STOPPING.is_set():
+            proc.kill()
 
     def drain() -> None:
         assert proc.stderr is not None

@@ -183,3 +183,25 @@ def test_check_fix_builds_its_output_from_that_very_file(named: Path, cli, tmp_p
     doc = json.loads(cli("check", out.name, "--json", cwd=tmp_path).stdout)
     assert doc["passed"] and abs(doc["av_offset_ms"]) <= 1000 / PLAIN_FPS
     assert [p.name for p in tmp_path.iterdir()] == [out.name]  # nothing else written beside it
+
+
+def test_a_render_started_after_stop_running_is_killed_at_once(tmp_path: Path) -> None:
+    """An interrupted run's worker can be between checking for the interruption and
+    starting ffmpeg when stop_running() sweeps: that render must not run to its end."""
+    from pipeline.ffmpeg import ffmpeg_exe, preamble, resume_running, run_ffmpeg, stop_running
+
+    out = tmp_path / "long.mp4"
+    argv = [*preamble(progress=True), "-f", "lavfi", "-i", "testsrc2=s=640x360:r=30:d=60", "-c:v", "libx264",
+            "-preset", "veryslow", str(out)]
+    stop_running()
+    try:
+        started = time.monotonic()
+        with pytest.raises(RenderError):
+            run_ffmpeg(argv, 60.0, label="late render")
+        assert time.monotonic() - started < 10  # killed, not encoded for a minute
+    finally:
+        resume_running()
+    # after resume_running renders run again
+    short = [*preamble(progress=True), "-f", "lavfi", "-i", "testsrc2=s=64x36:r=10:d=0.5", str(tmp_path / "ok.mp4")]
+    run_ffmpeg(short, 0.5, label="render")
+    assert (tmp_path / "ok.mp4").stat().st_size > 0

@@ -24,7 +24,10 @@ def cancel() -> None:
 
 
 def reset() -> None:
+    from pipeline.ffmpeg import resume_running
+
     _EVENT.clear()
+    resume_running()
 
 
 def cancelled() -> bool:
