@@ -48,7 +48,7 @@ def main() -> int:
                       + (f" vs {row['reference_s']:.2f}s" if row.get("reference_s") else "")
                       + (f", ffmpeg {mb(row.get('reelforge_mb'), 'ffmpeg')} vs {mb(row.get('reference_mb'), 'ffmpeg')}"
                          if row.get("reelforge_mb") else ""), flush=True)
-            # written after each module: an interrupted session keeps what it measured
+            # written after each module: an interrupted bench run keeps what it measured
             write_table(merge_with_previous(done, {info.name}))
     return 0
 
