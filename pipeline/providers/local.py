@@ -74,6 +74,8 @@ def _subject(size: int, rng: random.Random) -> Any:
 # above the subject as it can be. (The subject bounces the same in every shape: the sound
 # of kling-v2-6 ticks on its bounces, the event `check` measures sync by.)
 PROMPT_TOP = 0.14
+LANDSCAPE_TEXT = 0.04  # the label's text size, as a fraction of a 9:16 crop's width
+PORTRAIT_TEXT = 0.025
 PROMPT_MAX_LINES = 3
 PORTRAIT_MAX_LINES = 2
 SUBJECT_TOP = 0.40  # the subject's highest point, as a fraction of (frame height - subject size)
@@ -90,7 +92,8 @@ def prompt_overlay(text: str, w: int, h: int, subject: int = 0,
     from pipeline.render.fonts import font as _font, wrap
 
     crop = min(w, h * 9 / 16)  # the width a vertical output keeps: the label is sized for it
-    size = max(12, round(crop * 0.04))
+    # a portrait clip is shown whole in a vertical output and scaled up in a square one
+    size = max(12, round(crop * (PORTRAIT_TEXT if h > w else LANDSCAPE_TEXT)))
     font = _font(size)
     max_width = crop * 0.8
     lines = [" ".join(line) for line in wrap(text.split(), font, max_width)] or [""]
@@ -203,6 +206,11 @@ class LocalVideoProvider:
             y_expr = subject_y()
             v = back.overlay(subj, x=x_expr, y=y_expr, format="auto")
             capin = ffmpeg.input(media_path(cap_path), loop=1, framerate=r, t=str(d))
+            if h > w:
+                # a square crop of a portrait clip follows the subject up and down: the
+                # label rides just above it, bouncing with it, so it stays in that crop
+                above = int((h - size) * SUBJECT_TOP) - cap_y  # label top to subject top
+                cap_y = f"({h}-{size})*({SUBJECT_TOP}+{BOUNCE}*abs(sin(PI*t)))-{above}"
             v = v.overlay(capin, x=label_x(size, start, direction, d), y=cap_y)
             v = v.filter("format", "yuv420p")
             streams = [v]
