@@ -13,20 +13,11 @@ import statistics
 import time
 from pathlib import Path
 
+from tests.bench.bench_pipeline import PRESET  # the same small preset as the pipeline benches
 from tests.media import make_clip
 
 ROWS = 8
 REPEATS = 3
-PRESET = """name = "bench-small"
-description = "bench: 640x360 veryfast"
-platform = "bench"
-aspect = "16:9"
-width = 640
-height = 360
-max_fps = 30
-x264_preset = "veryfast"
-crf = 23
-"""
 
 
 def _project(workdir: Path) -> tuple[Path, Path]:
