@@ -4,6 +4,7 @@ small user presets to export it with."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -111,3 +112,12 @@ def protocol_named_clips(folder: Path) -> Path:
         shutil.copyfile(plain, folder / name)
     make_clip(folder / "z.mp4", size="160x90", fps=str(PLAIN_FPS), duration=DECOY_SECONDS, audio=True)
     return folder
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+def copy_samples(dest: Path) -> Path:
+    """The shipped demo's files copied to `dest`, without what a local demo run left there."""
+    shutil.copytree(SAMPLES, dest, ignore=shutil.ignore_patterns("out", "__pycache__"))
+    return dest

@@ -5,7 +5,6 @@ the music ducks under it, measured on the render."""
 
 from __future__ import annotations
 
-import shutil
 from fractions import Fraction
 from pathlib import Path
 
@@ -18,9 +17,8 @@ from pipeline.analysis.dialogue import clip_dialogue
 from pipeline.analysis.loudness import measure_file
 from pipeline.render import OutputSettings, render
 from pipeline.run.runner import run_file_results
-from tests.media import stream_durations, write_preset
+from tests.media import copy_samples, stream_durations, write_preset
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 TARGET, CEILING = -14.0, -1.0
 
 
@@ -28,7 +26,7 @@ TARGET, CEILING = -14.0, -1.0
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
     root = tmp_path_factory.mktemp("demo")
     project = root / "samples"
-    shutil.copytree(SAMPLES, project)
+    copy_samples(project)
     spec = yaml.safe_load((project / "promo.yaml").read_text())
     for step in spec["steps"]:
         if "export" in step:

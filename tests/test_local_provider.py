@@ -44,3 +44,20 @@ def test_local_rejects_what_the_model_cannot_do(tmp_path: Path) -> None:
     r = run_cli("generate", "--model", "kling-v2-6", "--duration", "7", "--prompt", "x", "-o", str(tmp_path / "a.mp4"))
     assert r.returncode == 2 and "5, 10" in r.stderr
     assert not (tmp_path / "a.mp4").exists()
+
+
+def test_a_new_look_is_a_new_request_and_a_new_step_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A clip in the offline generator's old look is never handed back from a cache: its
+    version is part of every local request's digest (and only local ones), and every engine
+    module, the generator among them, is part of every step's cache key."""
+    from pipeline.providers import local
+    from pipeline.providers.base import VideoRequest
+    from pipeline.run.runner import engine_files
+
+    req = VideoRequest(prompt="a kite", model="sora-2", duration=4, width=1280, height=720)
+    before = {p: req.digest(p) for p in ("local", "kling")}
+    monkeypatch.setattr(local, "RENDER_VERSION", local.RENDER_VERSION + 1)
+    assert req.digest("local") != before["local"]
+    assert req.digest("kling") == before["kling"]
+    engine = {str(Path(f).relative_to(Path(local.__file__).parents[2])) for f in engine_files()}
+    assert {"pipeline/providers/local.py", "pipeline/render/video.py", "pipeline/run/runner.py"} <= engine

@@ -1,6 +1,6 @@
 """The offline video provider: deterministic clips with the exact shape of the model they
 stand in for. A detailed background pans slowly, a subject (a face on a disc) moves across
-the frame, the prompt is shown small at the top (Pillow with the shipped Roboto font: no system fonts),
+the frame, the prompt is shown small above the subject (Pillow with the shipped Roboto font: no system fonts),
 and kling-v2-6 with sound gets a sound bed whose ticks fall on the subject's bounces, with
 the dialogue its prompt quotes spoken over it by espeak-ng.
 """
@@ -18,6 +18,9 @@ from pipeline.timebase import fmt_fraction
 from pipeline.providers import cancel
 from pipeline.providers.base import VideoRequest
 from pipeline.providers.models import get_model
+
+# Part of every local request's digest: raise it when the clips' look changes.
+RENDER_VERSION = 4
 
 
 def _background(w: int, h: int, rng: random.Random) -> Any:
@@ -65,21 +68,47 @@ def _subject(size: int, rng: random.Random) -> Any:
     return img
 
 
-# Where the prompt is drawn: small, inside every preset's safe zone (the largest top margin
-# of the shipped presets is 14 % of the height), above the subject, and moving across the
-# frame with it: a reframed output follows the subject, so the whole label stays in its
-# picture. It is sized for, and no wider than 80 % of, a 9:16 crop of the clip.
+# Where the prompt is drawn: small, inside every shipped preset's safe zone, above the
+# subject, and moving across the frame with it: a reframed output follows the subject, so
+# the whole label stays in its picture. A 9:16 crop is the narrowest a preset asks for,
+# and the reframe's camera does not centre the subject in it: it keeps the face clear of
+# its edges and otherwise moves as little as it can, so the subject's centre roams up to
+# a fifth of the crop's width either side. On a clip wider than that crop the label is
+# therefore at most 40 % of the crop wide (in more, shorter lines), centred a little left
+# of the subject as the vertical presets' safe zones are (6 % left, 14 % right).
 # It sits above the subject's highest point. A portrait clip loses its top and bottom to a
-# square crop that follows the subject, so there the label is two lines at most, as close
-# above the subject as it can be. (The subject bounces the same in every shape: the sound
-# of kling-v2-6 ticks on its bounces, the event `check` measures sync by.)
-PROMPT_TOP = 0.14
-LANDSCAPE_TEXT = 0.04  # the label's text size, as a fraction of a 9:16 crop's width
+# square crop that follows the subject, so there the label is two lines at most, and rides
+# just above the subject as it bounces. (The subject bounces the same in every shape: the
+# sound of kling-v2-6 ticks on its bounces, the event `check` measures sync by.)
+PROMPT_TOP = 0.14  # the largest top margin of the shipped presets, as a fraction of the height
+LANDSCAPE_TEXT = 0.032  # the label's text size, as a fraction of a 9:16 crop's width
 PORTRAIT_TEXT = 0.025
-PROMPT_MAX_LINES = 3
+LABEL_WIDTH = 0.40  # the label's widest, as a fraction of a 9:16 crop narrower than the clip
+PORTRAIT_LABEL_WIDTH = 0.72  # ...and of a clip no wider than that crop (it keeps the whole width)
+LABEL_SHIFT = 0.04  # how far left of the subject's centre it is centred (same unit)
+# The shipped presets' largest side margins, per crop shape (width / height): a 9:16 crop
+# keeps 6 % free on the left and 14 % on the right; the others 5 % on each side.
+SIDE_MARGINS = ((9 / 16, 0.06, 0.14), (4 / 5, 0.05, 0.05), (1.0, 0.05, 0.05))
+PROMPT_MAX_LINES = 5
 PORTRAIT_MAX_LINES = 2
 SUBJECT_TOP = 0.40  # the subject's highest point, as a fraction of (frame height - subject size)
 BOUNCE = 0.2  # how far it bounces, as a fraction of (frame height - subject size)
+
+
+def vertical_crop(w: int, h: int) -> float:
+    """The width of a 9:16 crop of a w x h clip (the whole width when it is narrower)."""
+    return min(w, h * 9 / 16)
+
+
+def label_limits(w: int, h: int) -> tuple[float, float]:
+    """Where the label's left edge may go on a w x h frame: (lowest, highest + its width).
+    A crop that follows the subject stops at the frame's edge, so there the label must
+    keep the crop's side margin from that edge; every narrower-than-the-frame shape counts."""
+    left = right = 0.0
+    for aspect, m_left, m_right in SIDE_MARGINS:
+        crop = min(w, h * aspect)
+        left, right = max(left, crop * m_left), max(right, crop * m_right)
+    return left + 2, w - right - 2
 
 
 def prompt_overlay(text: str, w: int, h: int, subject: int = 0,
@@ -91,16 +120,17 @@ def prompt_overlay(text: str, w: int, h: int, subject: int = 0,
 
     from pipeline.render.fonts import font as _font, wrap
 
-    crop = min(w, h * 9 / 16)  # the width a vertical output keeps: the label is sized for it
+    crop = vertical_crop(w, h)  # the width a vertical output keeps: the label is sized for it
     # a portrait clip is shown whole in a vertical output and scaled up in a square one
     size = max(12, round(crop * (PORTRAIT_TEXT if h > w else LANDSCAPE_TEXT)))
     font = _font(size)
-    max_width = crop * 0.8
+    pad = round(size * 0.4)
+    max_width = crop * (LABEL_WIDTH if crop < w else PORTRAIT_LABEL_WIDTH) - 2 * pad
     lines = [" ".join(line) for line in wrap(text.split(), font, max_width)] or [""]
     if len(lines) > max_lines:
         lines = lines[:max_lines]
         lines[-1] = lines[-1].rstrip(".,;: ") + "…"
-    pad, gap, stroke = round(size * 0.4), round(size * 0.25), max(1, size // 12)
+    gap, stroke = round(size * 0.25), max(1, size // 12)
     line_h = size + gap
     box_w = round(max(font.getlength(line) for line in lines)) + 2 * pad
     box_h = line_h * len(lines) - gap + 2 * pad + stroke * 2
@@ -112,6 +142,13 @@ def prompt_overlay(text: str, w: int, h: int, subject: int = 0,
                   stroke_fill=(0, 0, 0, 255))
     above = int((h - subject) * SUBJECT_TOP) - box_h - gap if subject else 0
     return img, (w - box_w) // 2, max(int(h * PROMPT_TOP) + 1, above)
+
+
+def label_image(prompt: str, w: int, h: int) -> tuple[Any, int]:
+    """The label a w x h clip shows for `prompt`, and its top edge at the subject's highest."""
+    lines = PORTRAIT_MAX_LINES if h > w else PROMPT_MAX_LINES
+    img, _, y = prompt_overlay(prompt, w, h, subject=subject_size(w, h), max_lines=lines)
+    return img, y
 
 
 def subject_size(w: int, h: int) -> int:
@@ -134,11 +171,14 @@ def subject_y() -> str:
     return f"(H-h)*({SUBJECT_TOP}+{BOUNCE}*abs(sin(PI*t)))"
 
 
-def label_x(subject: int, start: float, direction: int, duration: float) -> str:
-    """The prompt label's left edge: centred over the subject (`subject` px wide), kept
-    inside the frame (an overlay expression: W frame, w label)."""
+def label_x(subject: int, start: float, direction: int, duration: float, w: int, h: int) -> str:
+    """The prompt label's left edge on a w x h frame: centred over the subject (`subject` px
+    wide), a little to the left as the vertical presets' safe zones are, and kept inside
+    label_limits (an overlay expression: W frame, w label)."""
     centre = f"(W-{subject})*{_across(start, direction, duration)}+{subject / 2}"
-    return f"max(0,min(W-w,{centre}-w/2))"
+    shift = vertical_crop(w, h) * LABEL_SHIFT
+    lowest, highest = label_limits(w, h)
+    return f"max({lowest:.1f},min({highest:.1f}-w,{centre}-{shift:.1f}-w/2))"
 
 
 # Kling 2.6 with sound speaks the dialogue its prompt quotes ("..." or “...”); the
@@ -189,8 +229,7 @@ class LocalVideoProvider:
             cv2.imwrite(str(bg_path), bg)
             size = subject_size(w, h)
             cv2.imwrite(str(subj_path), _subject(size, rng))
-            lines = PORTRAIT_MAX_LINES if h > w else PROMPT_MAX_LINES
-            cap, _, cap_y = prompt_overlay(req.prompt, w, h, subject=size, max_lines=lines)
+            cap, cap_y = label_image(req.prompt, w, h)
             cap.save(cap_path)
             r = fmt_fraction(fps)
             pan_x, pan_y = bg.shape[1] - w, bg.shape[0] - h
@@ -211,7 +250,7 @@ class LocalVideoProvider:
                 # label rides just above it, bouncing with it, so it stays in that crop
                 above = int((h - size) * SUBJECT_TOP) - cap_y  # label top to subject top
                 cap_y = f"({h}-{size})*({SUBJECT_TOP}+{BOUNCE}*abs(sin(PI*t)))-{above}"
-            v = v.overlay(capin, x=label_x(size, start, direction, d), y=cap_y)
+            v = v.overlay(capin, x=label_x(size, start, direction, d, w, h), y=cap_y)
             v = v.filter("format", "yuv420p")
             streams = [v]
             out_args: dict[str, Any] = {"c:v": "libx264", "preset": "veryfast", "crf": 20,

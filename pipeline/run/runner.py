@@ -86,13 +86,18 @@ def _digests(paths: Iterable[str]) -> dict[str, str]:
     return out
 
 
+def engine_files() -> list[str]:
+    """Every module of the engine (pipeline/): placement, rendering, analysis, providers."""
+    root = Path(__file__).resolve().parents[1]
+    return sorted(str(p) for p in root.rglob("*.py"))
+
+
 @functools.lru_cache(maxsize=1)
 def _engine_digest() -> str:
     """The engine's own code: a stage's result also depends on the shared modules it
-    calls (placement, rendering, analysis), so any change to them invalidates results."""
-    root = Path(__file__).resolve().parent
-    files = sorted(str(p) for p in root.rglob("*.py"))
-    return _sha(_digests(files))
+    calls (placement, rendering, analysis, the offline generator), so any change to them
+    invalidates results."""
+    return _sha(_digests(engine_files()))
 
 
 def _code_digest(stage: Any) -> str:
