@@ -50,13 +50,13 @@ def test_a_new_look_is_a_new_request_and_a_new_step_result(monkeypatch: pytest.M
     """A clip in the offline generator's old look is never handed back from a cache: its
     version is part of every local request's digest (and only local ones), and every engine
     module, the generator among them, is part of every step's cache key."""
-    from pipeline.providers import local
+    from pipeline.providers import base, local
     from pipeline.providers.base import VideoRequest
     from pipeline.run.runner import engine_files
 
     req = VideoRequest(prompt="a kite", model="sora-2", duration=4, width=1280, height=720)
     before = {p: req.digest(p) for p in ("local", "kling")}
-    monkeypatch.setattr(local, "RENDER_VERSION", local.RENDER_VERSION + 1)
+    monkeypatch.setattr(base, "LOCAL_RENDER_VERSION", base.LOCAL_RENDER_VERSION + 1)
     assert req.digest("local") != before["local"]
     assert req.digest("kling") == before["kling"]
     engine = {str(Path(f).relative_to(Path(local.__file__).parents[2])) for f in engine_files()}

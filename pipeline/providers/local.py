@@ -3,6 +3,9 @@ stand in for. A detailed background pans slowly, a subject (a face on a disc) mo
 the frame, the prompt is shown small above the subject (Pillow with the shipped Roboto font: no system fonts),
 and kling-v2-6 with sound gets a sound bed whose ticks fall on the subject's bounces, with
 the dialogue its prompt quotes spoken over it by espeak-ng.
+
+A change to how these clips look needs LOCAL_RENDER_VERSION (base.py) raised, so cached
+clips in the old look are made anew.
 """
 
 from __future__ import annotations
@@ -18,9 +21,6 @@ from pipeline.timebase import fmt_fraction
 from pipeline.providers import cancel
 from pipeline.providers.base import VideoRequest
 from pipeline.providers.models import get_model
-
-# Part of every local request's digest: raise it when the clips' look changes.
-RENDER_VERSION = 4
 
 
 def _background(w: int, h: int, rng: random.Random) -> Any:
