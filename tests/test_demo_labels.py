@@ -1,7 +1,8 @@
 """The demo's offline shots show their prompt as a small label. After the demo reframes them
 into a vertical and a square output, every label must be whole, inside the platform's safe
 zone and clear of the burned voiceover captions. Measured on the rendered files: the
-label's glyphs are searched for in every sampled frame."""
+label's glyphs are searched for in every sampled frame. And the check after export
+measures each shot of each delivered file: the hiker's line in the jacket shot by its lips."""
 
 from __future__ import annotations
 
@@ -32,9 +33,9 @@ def demo_outputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[st
     project = root / "samples"
     copy_samples(project)
     spec = yaml.safe_load((project / "promo.yaml").read_text())
-    # the demo's shots, joins, narration and reframing; its grade, music and check change
-    # no label and are left out to keep the test short
-    kept = [s for s in spec["steps"] if next(iter(s)) in ("stitch", "voiceover", "reframe", "export")]
+    # the demo's shots, joins, narration, reframing and check of what was delivered; its
+    # grade and music change no label and are left out to keep the test short
+    kept = [s for s in spec["steps"] if next(iter(s)) in ("stitch", "voiceover", "reframe", "export", "check")]
     for step in kept:
         if "export" in step:
             step["export"].update(presets=list(OUTPUTS), thumbnail=False, provenance="off")
@@ -122,3 +123,19 @@ def test_every_label_is_whole_in_the_safe_zone_and_clear_of_captions(
         assert y + gh <= cap_y or y >= cap_y + cap_h, f"{where}: on the captions' band at y={cap_y}"
         checked[clip.id] += 1
     assert all(n >= 3 for n in checked.values()), checked  # every shot was seen, whole, several times
+
+
+def test_the_check_after_export_reads_the_speaking_shot_by_its_lips(
+        demo_outputs: tuple[Any, dict[str, tuple[Path, Any]], dict[str, str]]) -> None:
+    result, files, prompts = demo_outputs
+    docs = {Path(f["check"]["input"]): f["check"] for f in result.findings if "check" in f}
+    assert set(docs) == {path for path, _ in files.values()}
+    for path, doc in docs.items():
+        shots = {s["clip"]: s for s in doc["shots"]}
+        assert list(shots) == list(prompts), (path, list(shots))  # a shot per clip, fades or not
+        jacket = shots["jacket"]
+        assert jacket["feature"] == "lips" and jacket["offset_ms"] is not None, (path, jacket["reason"])
+        assert abs(jacket["offset_ms"]) <= 45 and jacket["confidence"] >= 0.97, (path, jacket)
+        assert doc["av_offset_ms"] == jacket["offset_ms"]  # the file's figure is its measured shot's
+        # faces that do not speak are not given an offset
+        assert all(shots[c]["offset_ms"] is None for c in ("opener", "summit", "logo")), path

@@ -61,3 +61,23 @@ def test_a_new_look_is_a_new_request_and_a_new_step_result(monkeypatch: pytest.M
     assert req.digest("kling") == before["kling"]
     engine = {str(Path(f).relative_to(Path(local.__file__).parents[2])) for f in engine_files()}
     assert {"pipeline/providers/local.py", "pipeline/render/video.py", "pipeline/run/runner.py"} <= engine
+
+
+def test_a_speaking_stand_in_moves_its_lips_with_its_line(tmp_path: Path) -> None:
+    """kling-v2-6 with sound says the prompt's quoted line, and its face's mouth opens with
+    that line: the lip-sync check reads it in sync (inside the ITU's +45 ms detectability
+    limit), and reads a 200 ms late copy of its sound as late by that much."""
+    from stages.check.measure import measure_sync
+    from tests.test_lips import shifted
+
+    out = tmp_path / "talking.mp4"
+    r = run_cli("generate", "--prompt", 'A hiker in the rain says "Rain or shine, it keeps me dry."',
+                "--model", "kling-v2-6", "--aspect", "9:16", "--duration", "5", "--sound", "--seed", "2",
+                "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    base = measure_sync(str(out))
+    assert base.feature == "lips" and base.offset_ms is not None, base.reason
+    assert base.confidence >= 0.97 and abs(base.offset_ms) <= 45, base
+    late = measure_sync(str(shifted(out, -200.0, tmp_path / "late.mp4")))
+    assert late.feature == "lips" and late.offset_ms is not None, late.reason
+    assert abs(late.offset_ms - base.offset_ms + 200) <= 42, late  # within a frame at 24 fps

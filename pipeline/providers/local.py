@@ -48,8 +48,9 @@ def _background(w: int, h: int, rng: random.Random) -> Any:
     return np.clip(img.astype(np.float32) + grain, 0, 255).astype(np.uint8)
 
 
-def _subject(size: int, rng: random.Random) -> Any:
-    """A face on a coloured disc, RGBA."""
+def _subject(size: int, rng: random.Random, mouth: float = 0.0) -> Any:
+    """A face on a coloured disc, RGBA; `mouth` 0 is a closed smile, up to 1 wide open.
+    The disc's colour comes from `rng` (drawn again with the same state, the same face)."""
     import cv2
     import numpy as np
 
@@ -62,10 +63,42 @@ def _subject(size: int, rng: random.Random) -> Any:
     eye_y, eye_dx, eye_r = int(c - size * 0.08), int(size * 0.11), max(2, size // 22)
     for dx in (-eye_dx, eye_dx):
         cv2.circle(img, (c + dx, eye_y), eye_r, (40, 30, 30, 255), -1, cv2.LINE_AA)
-    cv2.ellipse(img, (c, int(c + size * 0.15)), (int(size * 0.1), int(size * 0.04)), 0, 0, 180,
-                (60, 40, 160, 255), max(2, size // 40), cv2.LINE_AA)
+    lips = (60, 40, 160, 255)
+    if mouth < MOUTH_CLOSED:
+        cv2.ellipse(img, (c, int(c + size * 0.15)), (int(size * 0.1), int(size * 0.04)), 0, 0, 180,
+                    lips, max(2, size // 40), cv2.LINE_AA)
+    else:  # an open mouth: dark inside, lips around it
+        axes = (int(size * 0.09), max(2, int(size * MOUTH_HEIGHT * mouth)))
+        centre = (c, int(c + size * 0.16))
+        cv2.ellipse(img, centre, axes, 0, 0, 360, (40, 30, 90, 255), -1, cv2.LINE_AA)
+        cv2.ellipse(img, centre, axes, 0, 0, 360, lips, max(2, size // 60), cv2.LINE_AA)
     cv2.line(img, (c, eye_y + eye_r * 2), (c, int(c + size * 0.06)), (90, 120, 170, 255), max(1, size // 60))
     return img
+
+
+# A stand-in that speaks moves its mouth with its line: on each frame, the level of the
+# line's speech band (its formants follow the jaw) sets how far the mouth is open.
+# `check` measures lip sync by this.
+MOUTH_HEIGHT = 0.08  # the open mouth's half-height, as a fraction of the subject
+MOUTH_CLOSED = 0.05  # an opening under this is drawn closed
+MOUTH_FLOOR_DB = 24.0  # a speech band this far under the line's loudest is a closed mouth
+
+
+def mouth_openings(voice: Any, sample_rate: int, fps: float, frames: int, at: float) -> list[float]:
+    """How far the mouth is open (0..1) on each of `frames` video frames, for the line
+    `voice` (mono samples) spoken from `at` seconds."""
+    import numpy as np
+
+    from pipeline.analysis.speech import SPEECH_HOP, band_envelope
+
+    level = band_envelope(voice, sample_rate)
+    level = np.clip((level - (level.max() - MOUTH_FLOOR_DB)) / MOUTH_FLOOR_DB, 0.0, 1.0)
+    out = []
+    for k in range(frames):  # frame k shows the line as it sounds over its own time
+        a, b = ((k - 0.5) / fps - at) / SPEECH_HOP, ((k + 0.5) / fps - at) / SPEECH_HOP
+        span = level[max(0, int(a)):max(0, int(b))]
+        out.append(float(span.mean()) if span.size else 0.0)
+    return out
 
 
 # Where the prompt is drawn: small, inside every shipped preset's safe zone, above the
@@ -93,6 +126,7 @@ PROMPT_MAX_LINES = 5
 PORTRAIT_MAX_LINES = 2
 SUBJECT_TOP = 0.40  # the subject's highest point, as a fraction of (frame height - subject size)
 BOUNCE = 0.2  # how far it bounces, as a fraction of (frame height - subject size)
+TALKING_BOUNCE = 0.03  # ...and when it speaks: a talking head nods, it does not jump
 
 
 def vertical_crop(w: int, h: int) -> float:
@@ -156,26 +190,32 @@ def subject_size(w: int, h: int) -> int:
     return int(min(w, h) * 0.28) // 2 * 2
 
 
-def _across(start: float, direction: int, duration: float) -> str:
-    """How far across the frame the subject is at time t: 0 left edge, 1 right edge."""
-    return f"({start}+{direction * 0.76}*t/{duration})"
+# Where the subject goes across the frame (0 left edge, 1 right edge): it crosses it, or,
+# when it speaks, stays near the middle as a talking head does (lips are read from it).
+CROSSING = (0.12, 0.88)
+TALKING = (0.42, 0.58)
 
 
-def subject_x(start: float, direction: int, duration: float) -> str:
+def _across(path: tuple[float, float], duration: float) -> str:
+    """How far across the frame the subject is at time t, going from path[0] to path[1]."""
+    return f"({path[0]}+{path[1] - path[0]:.4f}*t/{duration})"
+
+
+def subject_x(path: tuple[float, float], duration: float) -> str:
     """The subject's left edge over time (an ffmpeg overlay expression: W frame, w subject)."""
-    return f"(W-w)*{_across(start, direction, duration)}"
+    return f"(W-w)*{_across(path, duration)}"
 
 
-def subject_y() -> str:
+def subject_y(bounce: float = BOUNCE) -> str:
     """The subject's top edge over time (an overlay expression: H frame, h subject)."""
-    return f"(H-h)*({SUBJECT_TOP}+{BOUNCE}*abs(sin(PI*t)))"
+    return f"(H-h)*({SUBJECT_TOP}+{bounce}*abs(sin(PI*t)))"
 
 
-def label_x(subject: int, start: float, direction: int, duration: float, w: int, h: int) -> str:
+def label_x(subject: int, path: tuple[float, float], duration: float, w: int, h: int) -> str:
     """The prompt label's left edge on a w x h frame: centred over the subject (`subject` px
     wide), a little to the left as the vertical presets' safe zones are, and kept inside
     label_limits (an overlay expression: W frame, w label)."""
-    centre = f"(W-{subject})*{_across(start, direction, duration)}+{subject / 2}"
+    centre = f"(W-{subject})*{_across(path, duration)}+{subject / 2}"
     shift = vertical_crop(w, h) * LABEL_SHIFT
     lowest, highest = label_limits(w, h)
     return f"max({lowest:.1f},min({highest:.1f}-w,{centre}-{shift:.1f}-w/2))"
@@ -191,6 +231,23 @@ def spoken_line(prompt: str) -> str | None:
     """The dialogue a prompt quotes (several quotes are said one after the other)."""
     parts = [(a or b).strip() for a, b in _QUOTED.findall(prompt)]
     return " ".join(p for p in parts if p) or None
+
+
+VOICE_RATE = 16000
+
+
+def _voice(line: str) -> Any:
+    """The line as espeak-ng says it: mono samples at VOICE_RATE."""
+    from pipeline.analysis.audio import decode_audio
+    from pipeline.providers.speech import synthesize
+
+    return decode_audio(str(synthesize(line, "local").path), sample_rate=VOICE_RATE)
+
+
+def _with_state(state: Any) -> random.Random:
+    rng = random.Random()
+    rng.setstate(state)
+    return rng
 
 
 def _with_dialogue(bed: Any, line: str, duration: float) -> Any:
@@ -228,29 +285,40 @@ class LocalVideoProvider:
             bg = _background(w, h, rng)
             cv2.imwrite(str(bg_path), bg)
             size = subject_size(w, h)
+            face = rng.getstate()  # the open-mouthed faces are drawn from the same state
             cv2.imwrite(str(subj_path), _subject(size, rng))
             cap, cap_y = label_image(req.prompt, w, h)
             cap.save(cap_path)
             r = fmt_fraction(fps)
             pan_x, pan_y = bg.shape[1] - w, bg.shape[0] - h
-            direction = 1 if rng.random() < 0.5 else -1
-            start = 0.12 if direction > 0 else 0.88
+            rightwards = rng.random() < 0.5
+            line = spoken_line(req.prompt) if req.sound and spec.sound != "always" else None
+            path = TALKING if line else CROSSING
+            path = path if rightwards else (path[1], path[0])
             # Background pans slowly; subject crosses the frame with a gentle bounce.
             back = (
                 ffmpeg.input(media_path(bg_path), loop=1, framerate=r, t=str(d))
                 .filter("crop", w, h, f"{pan_x}*t/{d}", f"{pan_y}/2+{pan_y}/2*sin(t)")
             )
-            subj = ffmpeg.input(media_path(subj_path), loop=1, framerate=r, t=str(d))
-            x_expr = subject_x(start, direction, d)
-            y_expr = subject_y()
-            v = back.overlay(subj, x=x_expr, y=y_expr, format="auto")
+            voice = _voice(line) if line else None
+            if voice is None:
+                subj = ffmpeg.input(media_path(subj_path), loop=1, framerate=r, t=str(d))
+            else:  # one face a frame, its mouth open as far as the line is loud then
+                frames = int(d * fps) + 1
+                for k, opening in enumerate(mouth_openings(voice, VOICE_RATE, float(fps), frames, DIALOGUE_AT)):
+                    cv2.imwrite(str(Path(tmp) / f"face-{k:05d}.png"), _subject(size, _with_state(face), opening))
+                subj = ffmpeg.input(media_path(Path(tmp) / "face-%05d.png"), framerate=r, start_number=0)
+            x_expr = subject_x(path, d)
+            bounce = TALKING_BOUNCE if line else BOUNCE
+            y_expr = subject_y(bounce)
+            v = back.overlay(subj, x=x_expr, y=y_expr, format="auto", eof_action="repeat")
             capin = ffmpeg.input(media_path(cap_path), loop=1, framerate=r, t=str(d))
             if h > w:
                 # a square crop of a portrait clip follows the subject up and down: the
                 # label rides just above it, bouncing with it, so it stays in that crop
                 above = int((h - size) * SUBJECT_TOP) - cap_y  # label top to subject top
-                cap_y = f"({h}-{size})*({SUBJECT_TOP}+{BOUNCE}*abs(sin(PI*t)))-{above}"
-            v = v.overlay(capin, x=label_x(size, start, direction, d, w, h), y=cap_y)
+                cap_y = f"({h}-{size})*({SUBJECT_TOP}+{bounce}*abs(sin(PI*t)))-{above}"
+            v = v.overlay(capin, x=label_x(size, path, d, w, h), y=cap_y)
             v = v.filter("format", "yuv420p")
             streams = [v]
             out_args: dict[str, Any] = {"c:v": "libx264", "preset": "veryfast", "crf": 20,
@@ -266,7 +334,6 @@ class LocalVideoProvider:
                     # ambience, low in crest factor like the room tone such clips have
                     bed = f"(0.5+0.5*sin(2*PI*0.5*t))*({bed})"
                 a = ffmpeg.input(f"aevalsrc=exprs='{bed}|{bed}':s=48000:d={d}", f="lavfi").audio
-                line = spoken_line(req.prompt) if spec.sound != "always" else None
                 if line:
                     a = _with_dialogue(a, line, float(d))
                 streams.append(a)

@@ -125,7 +125,8 @@ class CheckStage:
             for out in files:
                 name = params.preset or out.get("preset")
                 preset = get_preset(name) if name else None
-                doc = check_media(out["path"], params.tolerance, preset)
+                # the delivered file shows the timeline: its clips are its shots
+                doc = check_media(out["path"], params.tolerance, preset, timeline=tl)
                 if balance is not None:
                     doc["checks"].append(balance_check(balance, Check).to_dict())
                     doc["music_under_speech"] = balance

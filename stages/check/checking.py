@@ -137,8 +137,9 @@ def delivery_checks(info: Any, loud: Any, preset: Any) -> list[Check]:
     return checks
 
 
-def check_media(path: str, tolerance: str = "itu", preset: Any = None) -> dict[str, Any]:
-    """Every check for one media file; the --json document (plus "sync" for the report)."""
+def check_media(path: str, tolerance: str = "itu", preset: Any = None, timeline: Any = None) -> dict[str, Any]:
+    """Every check for one media file; the --json document (plus "sync" for the report).
+    With the `timeline` it was rendered from, each clip is a shot of its own."""
     from pipeline.analysis.loudness import measure_file
     from pipeline.delivery.provenance import read_credentials
     from stages.check.shots import file_shots, worst
@@ -156,7 +157,12 @@ def check_media(path: str, tolerance: str = "itu", preset: Any = None) -> dict[s
 
     t = threading.Thread(target=loudness, daemon=True)
     t.start()
-    shots = file_shots(path)
+    if timeline is not None:
+        from stages.check.shots import rendered_shots
+
+        shots = file_shots(path, known=rendered_shots(timeline), cuts_s=[float(c) for c in timeline.cut_times()])
+    else:
+        shots = file_shots(path)
     t.join()
     if "error" in box:
         raise box["error"]

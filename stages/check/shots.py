@@ -56,8 +56,11 @@ def cut_spans(cut: list[float], fps: float, v0: float, duration: float) -> list[
     return list(zip(bounds[:-1], bounds[1:]))
 
 
-def file_shots(path: str, lips: bool = True) -> list[Shot]:
-    """Each shot of a media file, cut where its picture cuts, with its offset."""
+def file_shots(path: str, lips: bool = True, known: list[tuple[float, float, str]] | None = None,
+               cuts_s: list[float] | None = None) -> list[Shot]:
+    """Each shot of a media file, cut where its picture cuts, with its offset. A file
+    rendered from a timeline has `known` shots instead: (start, end, clip id) in file
+    seconds, with the cuts between them (`cuts_s`); fades do not show as cuts."""
     from pipeline.model.media import probe
     from stages.check.measure import _lips_in_span, best_of, file_events, measure_span
 
@@ -65,6 +68,14 @@ def file_shots(path: str, lips: bool = True) -> list[Shot]:
     if not info.has_video or not info.has_audio:
         return [Shot(1, 0.0, float(info.duration), SyncResult(None, 0.0, reason="needs both a video and an audio stream"),
                      source=path)]
+    if known:
+        shots = []
+        for i, (a, b, clip) in enumerate(known, 1):
+            res = measure_span(path, a, b, lips=lips)
+            res.start_s, res.end_s = round(a, 4), round(b, 4)
+            res.cut_times = [round(c, 4) for c in (cuts_s or [])][:50]
+            shots.append(Shot(i, a, b, res, clip=clip, source=path))
+        return shots
     v = info.v
     fps, v0 = float(v.fps), float(v.start_time)
     box: dict[str, Any] = {}
@@ -97,6 +108,21 @@ def file_shots(path: str, lips: bool = True) -> list[Shot]:
         res.cut_times = cuts  # every cut the picture shows, from the video's start
         shots.append(Shot(i, a, b, res, source=path))
     return shots
+
+
+def rendered_shots(tl: Any, max_shots: int = 24) -> list[tuple[float, float, str]]:
+    """Where each clip of `tl` is seen alone in a file rendered from it: (start, end,
+    clip id) in seconds, transitions left out (two pictures and sounds overlap there)."""
+    spans = []
+    starts = tl.clip_starts()
+    for i, clip in enumerate(tl.video[:max_shots]):
+        before = tl.video[i - 1].transition if i else None
+        head = before.duration if before is not None and not before.is_cut else 0
+        tail = clip.transition.duration if i < len(tl.video) - 1 and not clip.transition.is_cut else 0
+        a, b = float(starts[i] + head), float(starts[i] + clip.duration - tail)
+        if b > a:
+            spans.append((a, b, clip.id or f"clip {i + 1}"))
+    return spans
 
 
 def timeline_shots(tl: Any, max_shots: int = 24) -> list[Shot]:
