@@ -103,6 +103,28 @@ def test_review_rebuilds_the_same_page_from_the_record(run: dict, tmp_path: Path
     assert (moved / "mini.review.html").read_text() == run["page"].read_text()
 
 
+def test_a_run_a_step_fails_in_still_writes_its_page(run: dict, tmp_path: Path) -> None:
+    """The check fails (the tall output measured against the wide preset): the run stops
+    with exit 1 and the check's own error, and the page shows what was delivered, the
+    failed verdicts and where the run stopped."""
+    project = tmp_path / "failing"
+    project.mkdir()
+    (project / "mini.yaml").write_text(PIPELINE.replace("check: {warn: true}", "check: {preset: tiny-wide}"))
+    proc = run_cli("run", str(project / "mini.yaml"), env=run["env"])
+    assert proc.returncode == 1 and "check failed" in proc.stderr and "Traceback" not in proc.stderr
+    page = project / "out" / "mini.review.html"
+    assert f"review page: {page}" in proc.stderr
+    (variant,) = json.loads((project / "out" / "mini.run.json").read_text())["variants"]
+    assert [(s["label"], s["state"]) for s in variant["steps"]][-1] == ("check", "failed")
+    assert variant["error"].startswith("check: check failed")
+    assert sorted(o["preset"] for o in variant["outputs"] if o.get("preset")) == ["tiny-tall", "tiny-wide"]
+    failed = [d for d in variant["checks"] if not d["passed"]]
+    assert [Path(d["input"]).name for d in failed] == ["mini.tiny-tall.mp4"]
+    assert any(c["name"] == "resolution" and not c["passed"] for c in failed[0]["checks"])
+    html = page.read_text()
+    assert "Stopped: check: check failed" in html and "stopped at check" in html
+
+
 def test_review_bad_input_is_one_line_and_exit_2(run: dict, tmp_path: Path) -> None:
     for target, says in ((tmp_path / "nowhere", "no such file or folder"), (tmp_path, "no run record")):
         proc = run_cli("review", str(target), env=run["env"])

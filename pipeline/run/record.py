@@ -152,6 +152,7 @@ def build_record(spec_path: Path, specs: Sequence[PipelineSpec], results: Sequen
             "steps": result.steps, "shots": shots, "outputs": outputs, "checks": checks, "cuts_s": [round(float(c), 4) for c in result.timeline.cut_times()],
             "duration_s": round(float(result.timeline.duration), 4),
             "spend_usd": round(sum(s["usd"] or 0.0 for s in shots), 4),
+            **({"error": result.error} if result.error else {}),
         })
     return {"schema": SCHEMA, "name": base_name(specs[0]), "pipeline": str(Path(spec_path).resolve()),
             "started_at": started_at, "finished_at": utc_now(), "budget_usd": budget,

@@ -45,6 +45,7 @@ class RunResult:
     seconds: float = 0.0
     steps: list[dict[str, Any]] = field(default_factory=list)  # label, stage, state, seconds (run record)
     findings: list[dict[str, Any]] = field(default_factory=list)  # what steps measured (StageContext.findings)
+    error: str = ""  # the step that failed and its error's first line ("" when every step ran)
 
     def summary(self) -> dict[str, Any]:
         return {"name": self.name, "variant": self.variant, "outputs": self.outputs, "states": self.states,
@@ -276,6 +277,11 @@ def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (
                         row.state = "failed"  # the error line says it all: no second line for the row
                         raise _in_step(exc, spec, step) from None
                     view.finish(row, "failed", str(exc).splitlines()[0][:80] if str(exc) else exc.__class__.__name__)
+                    if isinstance(exc, Exception):  # a failed step, not an interruption
+                        # what ran until then, for the run's record and review page
+                        _close(result, rows, ctx, tl, data, started, spec)
+                        result.error = f"{step.label}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                        exc.partial_result = result  # type: ignore[attr-defined]
                     raise
                 written = [o["path"] for o in ctx.outputs[before:] if o.get("path")]
                 made = [s for s in timeline_sources(new) - known if os.path.isfile(s)]
@@ -291,6 +297,13 @@ def run_spec(spec: PipelineSpec, dry_run: bool = False, force: Iterable[str] = (
                 view.finish(row, "done")
             result.states[step.label] = row.state
             upstream = _sha(data)
+    return _close(result, rows, ctx, tl, data, started, spec)
+
+
+def _close(result: RunResult, rows: list[Any], ctx: StageContext, tl: Timeline | None, data: dict[str, Any],
+           started: float, spec: PipelineSpec) -> RunResult:
+    """The result of the steps run so far: the timeline they made, what they wrote and
+    measured, each step's state and time."""
     result.timeline = tl if tl is not None else Timeline.from_dict(data, where=spec.name)
     result.outputs = list(ctx.outputs)
     result.findings = list(ctx.findings)
@@ -326,6 +339,23 @@ def run_file(path: str | Path, dry_run: bool = False, *, force: Iterable[str] = 
     return [o for r in results for o in r.outputs]
 
 
+def _write_failed_run(path: Path, specs: list[PipelineSpec], results: list[RunResult], started_at: str,
+                      options: dict[str, Any], summary: bool) -> None:
+    """The record and review page of a run a step failed in; a problem writing them is a
+    warning, never in place of the step's own error."""
+    from pipeline.progress import default_reporter
+    from pipeline.run.record import write_run
+
+    try:
+        page = write_run(path, specs[:len(results)], results, started_at, options.get("budget"),
+                         bool(options.get("overwrite")))
+    except Exception as exc:  # noqa: BLE001 - the step's error is the one to report
+        default_reporter().warn(f"review page not written: {exc}")
+        return
+    if page is not None and summary:
+        default_reporter().info(f"review page: {page}")
+
+
 def run_file_results(path: str | Path, dry_run: bool = False, *, force: Iterable[str] = (),
                      variants: Iterable[str] = (), variables: dict[str, Any] | None = None,
                      use_cache: bool = True, quiet: bool | None = None, live: bool | None = None,
@@ -356,9 +386,13 @@ def run_file_results(path: str | Path, dry_run: bool = False, *, force: Iterable
                                     live=live, start=start, **options))
     except InputError:
         raise  # bad input: the one error line, no summary of a run that did not happen
-    except BaseException:
-        if summary and not dry_run and results:
-            run_display().summary([r.summary() for r in results], quiet=quiet, table=live)
+    except BaseException as exc:
+        partial = getattr(exc, "partial_result", None)
+        ran = results + ([partial] if partial is not None else [])
+        if summary and not dry_run and ran:
+            run_display().summary([r.summary() for r in ran], quiet=quiet, table=live)
+        if partial is not None and not dry_run:  # a step failed: the page shows what ran and why
+            _write_failed_run(Path(path), specs, ran, started_at, options, summary)
         raise
     if summary and not dry_run:
         run_display().summary([r.summary() for r in results], quiet=quiet, table=live)

@@ -200,7 +200,8 @@ def run_section(record: dict[str, Any]) -> str:
         rows = "".join(f'<tr><td>{i}</td><td>{_e(s["label"])}</td><td><span class="state {_e(s["state"])}">'
                        f'{_e(s["state"])}</span></td><td>{_num(s.get("seconds"), ".1f", " s")}</td></tr>'
                        for i, s in enumerate(v["steps"], 1))
-        parts.append(f'<h3>{_e(v["name"])} <small>{v["seconds"]:.1f} s</small></h3><div class="scroll">'
+        failed = f'<p class="failed">Stopped: {_e(v["error"])}</p>' if v.get("error") else ""
+        parts.append(f'<h3>{_e(v["name"])} <small>{v["seconds"]:.1f} s</small></h3>{failed}<div class="scroll">'
                      f'<table class="steps"><thead><tr><th>#</th><th>step</th><th>state</th><th>time</th></tr></thead>'
                      f"<tbody>{rows}</tbody></table></div>")
     budget = record.get("budget_usd")
@@ -217,8 +218,11 @@ def _summary(record: dict[str, Any]) -> str:
     ok = sum(1 for o in outs if (o.get("verified") or "").startswith("ok"))
     docs = [d for v in record["variants"] for d in v["checks"]]
     passed = sum(1 for d in docs if d["passed"])
+    stopped = [v for v in record["variants"] if v.get("error")]
     items = [f"{len(outs)} outputs, {ok} verified", f"{passed} of {len(docs)} checks passed" if docs else "no check",
              f"spent {_usd(record.get('spend_usd') or 0.0)}"]
+    if stopped:
+        items.insert(0, f"stopped at {stopped[0]['error'].split(':')[0]} (see Run)")
     return " · ".join(_e(i) for i in items)
 
 
