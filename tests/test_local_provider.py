@@ -81,3 +81,38 @@ def test_a_speaking_stand_in_moves_its_lips_with_its_line(tmp_path: Path) -> Non
     late = measure_sync(str(shifted(out, -200.0, tmp_path / "late.mp4")))
     assert late.feature == "lips" and late.offset_ms is not None, late.reason
     assert abs(late.offset_ms - base.offset_ms + 200) <= 42, late  # within a frame at 24 fps
+
+
+# (16:9 of a 9:16 clip keeps under a third of its height: the label stays whole but can
+# touch the top edge, so that crop is not promised here.)
+@pytest.mark.parametrize("aspect,source", [("1:1", "9:16"), ("16:9", "1:1")])
+def test_the_label_stays_whole_in_a_wider_crop(tmp_path: Path, aspect: str, source: str) -> None:
+    """A crop wider than the clip (a square of a portrait clip, 16:9 of a square one) loses
+    the clip's top and follows the subject up and down: the label rides with the subject,
+    so it is whole in every frame and inside that shape's safe zone (the largest margins
+    of the shipped presets of that shape)."""
+    from pipeline.delivery.presets import load_presets
+    from tests.test_demo_labels import _find, _glyphs
+
+    prompt = "The hiker reaches the summit as the clouds part"
+    clip, out = tmp_path / "clip.mp4", tmp_path / "wide.mp4"
+    r = run_cli("generate", "--prompt", prompt, "--model", "kling-v2-5-turbo", "--aspect", source,
+                "--duration", "5", "--seed", "3", "-o", str(clip))
+    assert r.returncode == 0, r.stderr
+    r = run_cli("reframe", str(clip), "--aspect", aspect, "--mode", "smart", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    src_w, src_h = probe(str(clip)).v.display_size
+    w, h = probe(str(out)).v.display_size
+    shapes = [p for p in load_presets().values() if p.aspect == aspect]
+    margin = {side: max(getattr(p, f"safe_{side}") for p in shapes) for side in ("top", "bottom", "left", "right")}
+    glyphs = _glyphs(prompt, src_w, src_h, w / src_w)  # the crop keeps the clip's whole width
+    gh, gw = glyphs.shape
+    frames = 0
+    for t, frame in read_frames(str(out), width=w, fps=4):
+        found, x, y = _find(frame, glyphs)
+        where = f"{aspect} of {source} at {t:.2f} s: label at x={x} y={y} {gw}x{gh}"
+        assert found > 0.85, f"{where}: its glyphs agree {found:.0%} with the picture"
+        assert margin["left"] * w <= x and x + gw <= w * (1 - margin["right"]), where
+        assert margin["top"] * h <= y and y + gh <= h * (1 - margin["bottom"]), where
+        frames += 1
+    assert frames >= 18

@@ -15,7 +15,7 @@ from pipeline.progress import Reporter
 
 
 # The offline generator's look (pipeline/providers/local.py): raise it when that changes.
-LOCAL_RENDER_VERSION = 9
+LOCAL_RENDER_VERSION = 10
 
 
 @dataclass(frozen=True)

@@ -109,9 +109,10 @@ def mouth_openings(voice: Any, sample_rate: int, fps: float, frames: int, at: fl
 # a fifth of the crop's width either side. On a clip wider than that crop the label is
 # therefore at most 40 % of the crop wide (in more, shorter lines), centred a little left
 # of the subject as the vertical presets' safe zones are (6 % left, 14 % right).
-# It sits above the subject's highest point. A portrait clip loses its top and bottom to a
-# square crop that follows the subject, so there the label is two lines at most, and rides
-# just above the subject as it bounces. (The subject bounces the same in every shape: the
+# It sits above the subject's highest point. A clip narrower than 16:9 loses its top and
+# bottom to a wider crop that follows the subject (a square of a portrait clip, 16:9 of a
+# square one), so there the label is short (two lines on a portrait clip, three on a
+# square one) and rides just above the subject as it bounces. (The subject bounces the same in every shape: the
 # sound of kling-v2-6 ticks on its bounces, the event `check` measures sync by.)
 PROMPT_TOP = 0.14  # the largest top margin of the shipped presets, as a fraction of the height
 LANDSCAPE_TEXT = 0.032  # the label's text size, as a fraction of a 9:16 crop's width
@@ -124,6 +125,7 @@ LABEL_SHIFT = 0.04  # how far left of the subject's centre it is centred (same u
 SIDE_MARGINS = ((9 / 16, 0.06, 0.14), (4 / 5, 0.05, 0.05), (1.0, 0.05, 0.05))
 PROMPT_MAX_LINES = 5
 PORTRAIT_MAX_LINES = 2
+SQUARE_MAX_LINES = 3
 SUBJECT_TOP = 0.40  # the subject's highest point, as a fraction of (frame height - subject size)
 BOUNCE = 0.2  # how far it bounces, as a fraction of (frame height - subject size)
 TALKING_BOUNCE = 0.03  # ...and when it speaks: a talking head nods, it does not jump
@@ -180,7 +182,8 @@ def prompt_overlay(text: str, w: int, h: int, subject: int = 0,
 
 def label_image(prompt: str, w: int, h: int) -> tuple[Any, int]:
     """The label a w x h clip shows for `prompt`, and its top edge at the subject's highest."""
-    lines = PORTRAIT_MAX_LINES if h > w else PROMPT_MAX_LINES
+    # a clip narrower than 16:9 loses its top to a wider crop: the label stays short there
+    lines = PORTRAIT_MAX_LINES if h > w else SQUARE_MAX_LINES if w * 9 < h * 16 else PROMPT_MAX_LINES
     img, _, y = prompt_overlay(prompt, w, h, subject=subject_size(w, h), max_lines=lines)
     return img, y
 
@@ -313,9 +316,10 @@ class LocalVideoProvider:
             y_expr = subject_y(bounce)
             v = back.overlay(subj, x=x_expr, y=y_expr, format="auto", eof_action="repeat")
             capin = ffmpeg.input(media_path(cap_path), loop=1, framerate=r, t=str(d))
-            if h > w:
-                # a square crop of a portrait clip follows the subject up and down: the
-                # label rides just above it, bouncing with it, so it stays in that crop
+            if w * 9 < h * 16:
+                # a wider crop of a clip narrower than 16:9 (square of a portrait clip, 16:9
+                # of a square one) follows the subject up and down: the label rides just
+                # above it, bouncing with it, so it stays in that crop
                 above = int((h - size) * SUBJECT_TOP) - cap_y  # label top to subject top
                 cap_y = f"({h}-{size})*({SUBJECT_TOP}+{bounce}*abs(sin(PI*t)))-{above}"
             v = v.overlay(capin, x=label_x(size, path, d, w, h), y=cap_y)
