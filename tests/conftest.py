@@ -16,6 +16,17 @@ if "NUMBA_CACHE_DIR" not in os.environ:
     os.environ["NUMBA_CACHE_DIR"] = str(Path(platformdirs.user_cache_dir("reelforge")) / "numba")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """The same isolation from the session's start, so that module-wide fixtures (a demo run
+    made once for a whole file) never read or fill the user's own cache."""
+    base = tmp_path_factory.getbasetemp()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REELFORGE_CACHE", str(base / "cache"))
+        mp.setenv("REELFORGE_PRESETS", str(base / "no-user-presets"))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test session gets its own cache and user-preset folder."""
