@@ -112,8 +112,8 @@ def mouth_openings(voice: Any, sample_rate: int, fps: float, frames: int, at: fl
 # It sits above the subject's highest point. A clip narrower than 16:9 loses its top and
 # bottom to a wider crop that follows the subject (a square of a portrait clip, 16:9 of a
 # square one), so there the label is short (two lines on a portrait clip, three on a
-# square one) and rides just above the subject as it bounces. (The subject bounces the same in every shape: the
-# sound of kling-v2-6 ticks on its bounces, the event `check` measures sync by.)
+# square one) and rides just above the subject as it bounces. (The subject bounces in
+# every shape: the sound of kling-v2-6 ticks on its bounces, an event `check` can measure.)
 PROMPT_TOP = 0.14  # the largest top margin of the shipped presets, as a fraction of the height
 LANDSCAPE_TEXT = 0.032  # the label's text size, as a fraction of a 9:16 crop's width
 PORTRAIT_TEXT = 0.025
