@@ -138,6 +138,12 @@ def test_verification_checks_loudness_when_planned(tmp_path: Path) -> None:
     assert strict.check("loudness").status == "fail" and not strict.ok
     lenient = verify_output(quiet, "web-preview", s, F(2), loudness_strict=False)
     assert lenient.check("loudness").status == "warn" and lenient.ok
+    # the figures it measured travel with the output (the run record's page shows them)
+    from pipeline.analysis.loudness import measure_file
+
+    loud = measure_file(str(quiet))
+    assert lenient.measured == {"integrated_lufs": loud.integrated_lufs, "true_peak_dbtp": loud.true_peak_dbtp}
+    assert lenient.measured["integrated_lufs"] < -30
 
 
 def test_failing_output_exits_1_with_a_table(tmp_path: Path) -> None:

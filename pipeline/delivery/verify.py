@@ -30,6 +30,7 @@ class OutputReport:
     path: Path
     preset: str
     checks: list[Check] = field(default_factory=list)
+    measured: dict[str, Any] = field(default_factory=dict)  # integrated_lufs, true_peak_dbtp
 
     @property
     def ok(self) -> bool:
@@ -140,6 +141,7 @@ def verify_output(
         add(Check("moov first", "moov before mdat", " < ".join(boxes), _status(boxes[:1] == ["moov"])))
     if info.audio:
         loud = measure_file(str(path))
+        report.measured = {"integrated_lufs": loud.integrated_lufs, "true_peak_dbtp": loud.true_peak_dbtp}
         miss = "fail" if loudness_strict else "warn"
         if loud.integrated_lufs is None:
             add(Check("loudness", "-", "silent", "pass"))

@@ -51,9 +51,9 @@ def _rel(path: str | Path, folder: Path) -> str:
     return Path(os.path.relpath(Path(path).resolve(), folder.resolve())).as_posix()
 
 
-def _measured(path: Path, checks: list[dict[str, Any]]) -> dict[str, Any]:
+def _measured(path: Path, checks: list[dict[str, Any]], exported: dict[str, Any] | None = None) -> dict[str, Any]:
     """The facts of one rendered file: probed, and its loudness as the check step measured
-    it (measured here when no check step looked at this file)."""
+    it, else as export's verification did (measured here when neither looked at it)."""
     from pipeline.model.media import probe
 
     info = probe(path)
@@ -70,6 +70,9 @@ def _measured(path: Path, checks: list[dict[str, Any]]) -> dict[str, Any]:
         if doc is not None and doc.get("integrated_lufs") is not None:
             facts.update({"integrated_lufs": doc["integrated_lufs"], "true_peak_dbtp": doc["true_peak_dbtp"],
                           "loudness_by": "check"})
+        elif exported and exported.get("integrated_lufs") is not None:
+            facts.update({"integrated_lufs": exported["integrated_lufs"],
+                          "true_peak_dbtp": exported.get("true_peak_dbtp"), "loudness_by": "export"})
         else:
             from pipeline.analysis.cache import cached_json
             from pipeline.analysis.loudness import measure_file
@@ -110,7 +113,7 @@ def _outputs(result: RunResult, folder: Path, checks: list[dict[str, Any]]) -> l
             "cached": bool(o.get("cached")),
             "cover": _rel(cover, folder) if cover else None,
             "captions": [_rel(e["path"], folder) for e in side if e.get("kind") == "captions"],
-            "facts": _measured(path, checks),
+            "facts": _measured(path, checks, o),
         })
     others = [{"file": _rel(o["path"], folder), "kind": o.get("kind", "file")} for o in entries
               if not is_video_path(o["path"]) and not o.get("preset")]

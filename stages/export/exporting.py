@@ -54,6 +54,7 @@ class Output:
     sidecars: list[Path] = field(default_factory=list)
 
     verified: str = ""  # "ok", "ok with warnings", or "" when not verified
+    measured: dict[str, Any] = field(default_factory=dict)  # verification's loudness figures
     seal: Any = None  # signs the file before its rename; .plan is the manifest it writes
 
     def entries(self) -> list[dict[str, Any]]:
@@ -61,6 +62,7 @@ class Output:
         video: dict[str, Any] = {"path": str(self.path), "preset": self.preset.name}
         if self.verified:
             video["verified"] = self.verified
+        video.update({k: round(v, 2) for k, v in self.measured.items() if v is not None})
         found = [video]
         if self.thumbnail:
             found.append({"path": str(self.thumbnail), "preset": self.preset.name, "kind": "cover"})
@@ -255,6 +257,7 @@ def finish(outputs: list[Output], opts: ExportOptions, reporter: Reporter) -> No
     for out, report in zip(outputs, reports):
         warned = any(c.status == "warn" for c in report.checks)
         out.verified = ("ok with warnings" if warned else "ok") if report.ok else "failed"
+        out.measured = report.measured
     failed = [r for r in reports if not r.ok]
     if failed:
         import os
