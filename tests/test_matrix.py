@@ -56,17 +56,28 @@ def test_matrix_one_run_per_row_then_served_from_cache(project: Path) -> None:
     assert [row["name"] for row in doc["rows"]] == ["promo-1", "promo-2", "promo-3"]
     out = project / "out"
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        f"promo-{i}.{p}.mp4" for i in (1, 2, 3) for p in ("tiny", "tiny2"))
+        [f"promo-{i}.{p}.mp4" for i in (1, 2, 3) for p in ("tiny", "tiny2")] + ["promo.run.json", "promo.review.html"])
+    # the batch's review page: a section per row, every output with its measured facts
+    assert r.stderr.rstrip().endswith(f"review page: {out / 'promo.review.html'}")
+    record = json.loads((out / "promo.run.json").read_text())
+    assert [v["name"] for v in record["variants"]] == ["promo-1", "promo-2", "promo-3"]
+    for v in record["variants"]:
+        assert [s["state"] for s in v["steps"]] == ["done"]
+        for o in v["outputs"]:
+            assert o["facts"]["frames"] == frames_of(out / o["file"]) and o["facts"]["loudness_by"] == "export"
+    page = (out / "promo.review.html").read_text()
+    assert all(f'src="promo-{i}.tiny2.mp4"' in page for i in (1, 2, 3))
     # each row used its own values: a fade of 0.5 s overlaps the clips by 15 frames
     assert frames_of(out / "promo-1.tiny.mp4") == 60 and frames_of(out / "promo-2.tiny2.mp4") == 45
     assert probe(out / "promo-3.tiny2.mp4").v.display_size == (320, 180)
     verified = [o["verified"] for row in doc["rows"] for o in row["outputs"]]
     assert verified == ["ok"] * 6
-    stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.glob("*.mp4")}
     again = run_cli("run", str(project / "promo.yaml"), "--matrix", str(matrix), "--json")
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["counts"] == {"cached": 3}
-    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == stamps  # nothing written again
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.mp4")} == stamps  # no output written again
+    assert "review page:" in again.stderr  # the page is built again, from what the rows delivered
 
 
 def test_bad_row_is_refused_naming_row_and_column_before_anything_runs(project: Path) -> None:
@@ -116,7 +127,12 @@ def test_failed_row_is_listed_and_exits_1_while_the_others_finish(project: Path)
     assert failed["state"] == "failed" and "no such look" in failed["reason"]
     assert "failed: promo-2 (row 2): " in r.stderr and "no such look" in r.stderr
     out = project / "out"
-    assert sorted(p.name for p in out.iterdir()) == ["promo-1.tiny.mp4", "promo-1.tiny2.mp4"]
+    assert sorted(p.name for p in out.glob("*.mp4")) == ["promo-1.tiny.mp4", "promo-1.tiny2.mp4"]
+    # the page shows both rows: what the first delivered, and why the second stopped
+    (first, second) = json.loads((out / "promo.run.json").read_text())["variants"]
+    assert len(first["outputs"]) == 2 and not second["outputs"]
+    assert "no such look" in second["error"]
+    assert "Stopped: " in (out / "promo.review.html").read_text()
 
 
 def test_matrix_key_and_variants_make_the_same_batch(project: Path) -> None:
@@ -144,6 +160,9 @@ def test_matrix_key_and_variants_make_the_same_batch(project: Path) -> None:
     assert [(row["name"], row["label"]) for row in doc["rows"]] == [
         ("spot-clip2.mp4-long", "row 1, variant long"), ("spot-clip2.mp4-short", "row 1, variant short"),
         ("spot-clip3.mp4-long", "row 2, variant long"), ("spot-clip3.mp4-short", "row 2, variant short")]
-    assert sorted(p.name for p in (project / "out").iterdir()) == [
+    assert sorted(p.name for p in (project / "out").glob("*.mp4")) == [
         "spot-clip2.mp4-long.tiny.mp4", "spot-clip2.mp4-short.tiny2.mp4",
         "spot-clip3.mp4-long.tiny.mp4", "spot-clip3.mp4-short.tiny2.mp4"]
+    # one page for the batch, named after the file when its name depends on the row
+    record = json.loads((project / "out" / "promo.run.json").read_text())
+    assert [v["name"] for v in record["variants"]] == [row["name"] for row in doc["rows"]]

@@ -191,7 +191,8 @@ def test_a_worker_killed_mid_render_is_retried_and_nothing_partial_is_left(clust
     assert row["state"] == "done" and int(row["node"].split()[-1]) != killed[0][0]  # another attempt
     assert not alive(killed[0][0]) and not alive(killed[0][1])
     out = project / "out"
-    assert [p.name for p in out.iterdir()] == ["long.tinyslow.mp4"]  # complete, no partial file beside it
+    # complete, no partial file beside it; the batch's record and page beside it
+    assert sorted(p.name for p in out.iterdir()) == ["long.review.html", "long.run.json", "long.tinyslow.mp4"]
     assert frames_of(out / "long.tinyslow.mp4") == 180 and row["outputs"][0]["verified"] == "ok"
 
 
@@ -233,7 +234,12 @@ def test_provider_limit_holds_across_the_cluster_and_budget_refuses_first(
     # the limiter's own account: never more than the limit, and it charged what the batch priced
     assert doc["providers"]["peak"] == {"kling": KLING_LIMIT}
     assert doc["estimated_usd"] > 0 and doc["providers"]["spent"] == pytest.approx(doc["estimated_usd"])
-    assert sorted(p.name for p in (project / "out").iterdir()) == [f"shot-{n}.tiny.mp4" for n in (1, 2, 3, 4)]
+    assert sorted(p.name for p in (project / "out").glob("*.mp4")) == [f"shot-{n}.tiny.mp4" for n in (1, 2, 3, 4)]
+    # the head's review page shows what the nodes delivered, measured where it landed
+    record = json.loads((project / "out" / "shots.run.json").read_text())
+    assert sorted(o["file"] for v in record["variants"] for o in v["outputs"]) == \
+        [f"shot-{n}.tiny.mp4" for n in (1, 2, 3, 4)]
+    assert all(o["facts"]["frames"] > 0 for v in record["variants"] for o in v["outputs"])
 
 
 

@@ -101,6 +101,8 @@ def run_batch_command(pipeline_file: str, matrix: str | None, executor: str | No
     result = run_batch(pipeline_file, matrix, executor=executor or "local", address=address, shared_fs=shared_fs,
                        workers=workers, quiet=quiet, view_factory=lambda n: make_view(n, quiet), **kw)
     show_result(result, quiet)
+    if result.page is not None:
+        default_reporter().info(f"review page: {result.page}")
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, default=str), file=stdout)
     if result.failed:

@@ -81,9 +81,38 @@ def run_batch(path: str | Path, matrix: str | Path | None = None, *, executor: s
         planned = [RowResult(r.index, r.name, r.label, "planned", [{"path": str(p.path)} for p in planned_outputs(r.spec)])
                    for r in rows]
         return BatchResult(executor, planned, 0.0, cost=cost)
+    from pipeline.run.record import check_review_paths, utc_now
+
+    check_review_paths([r.spec for r in rows], overwrite)  # the batch's page replaces no file of the user's
     options = {"budget": budget, "overwrite": overwrite}
-    started = time.monotonic()
+    started, started_at = time.monotonic(), utc_now()
     view = view_factory(len(rows)) if view_factory else BatchView(len(rows), quiet)
-    results = runner.run(rows, starts, view, force=force, use_cache=use_cache, options=options)
-    return BatchResult(executor, sorted(results, key=lambda r: r.index), time.monotonic() - started, cost=cost,
-                       providers=getattr(runner, "limiter_stats", None) or None)
+    results = sorted(runner.run(rows, starts, view, force=force, use_cache=use_cache, options=options),
+                     key=lambda r: r.index)
+    result = BatchResult(executor, results, time.monotonic() - started, cost=cost,
+                         providers=getattr(runner, "limiter_stats", None) or None)
+    result.page = _write_page(path, rows, results, started_at, budget, overwrite)
+    return result
+
+
+def _write_page(path: str | Path, rows: list[BatchRow], results: list[RowResult], started_at: str,
+                budget: float | None, overwrite: bool) -> Path | None:
+    """The batch's record and review page, beside the outputs: one section per row (what
+    it delivered, its state and time). Rows bring no timeline back from where they ran, so
+    the page shows their outputs, not their shots or checks. A problem writing it is a
+    warning, never in place of the rows' own results."""
+    from pipeline.model.clips import empty_timeline
+    from pipeline.progress import default_reporter
+    from pipeline.run.record import write_run
+    from pipeline.run.runner import RunResult
+
+    specs = {r.index: r.spec for r in rows}
+    runs = [RunResult(name=r.name, variant=r.label or None, timeline=empty_timeline(), outputs=list(r.outputs),
+                      steps=[{"label": f"row {r.index}", "stage": "batch", "state": r.state,
+                              "seconds": round(r.seconds, 3)}],
+                      seconds=r.seconds, error=r.reason if r.state == "failed" else "") for r in results]
+    try:
+        return write_run(Path(path), [specs[r.index] for r in results], runs, started_at, budget, overwrite)
+    except Exception as exc:  # noqa: BLE001 - the rows' results are what the batch reports
+        default_reporter().warn(f"review page not written: {exc}")
+        return None

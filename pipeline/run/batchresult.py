@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pipeline.run.matrix import BatchRow
@@ -48,6 +49,7 @@ class BatchResult:
     seconds: float = 0.0
     cost: float | None = None  # list price of the shots the batch generates (None: unknown)
     providers: dict[str, Any] | None = None  # the cluster limiter's account: peak jobs in flight, spent
+    page: Path | None = None  # the batch's review page (None in a dry run, or when no row wrote a file)
 
     @property
     def warnings(self) -> list[str]:
