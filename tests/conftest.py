@@ -18,21 +18,14 @@ if "NUMBA_CACHE_DIR" not in os.environ:
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_session(tmp_path_factory: pytest.TempPathFactory) -> object:
-    """The same isolation from the session's start, so that module-wide fixtures (a demo run
-    made once for a whole file) never read or fill the user's own cache."""
+    """Each test session gets its own cache and user-preset folder, from its start, so that
+    module-wide fixtures (a demo run made once for a whole file) never read or fill the
+    user's own cache. A test that changes them with monkeypatch gets them back after."""
     base = tmp_path_factory.getbasetemp()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("REELFORGE_CACHE", str(base / "cache"))
         mp.setenv("REELFORGE_PRESETS", str(base / "no-user-presets"))
         yield
-
-
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test session gets its own cache and user-preset folder."""
-    base = tmp_path_factory.getbasetemp()
-    monkeypatch.setenv("REELFORGE_CACHE", str(base / "cache"))
-    monkeypatch.setenv("REELFORGE_PRESETS", str(base / "no-user-presets"))
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,

@@ -6,7 +6,6 @@ measures each shot of each delivered file: the hiker's line in the jacket shot b
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from pipeline.delivery.captions import caption_strip
 from pipeline.delivery.presets import get_preset
 from pipeline.providers.local import label_image
 from pipeline.run.runner import run_file_results
+from stages.check.shots import rendered_shots
 from tests.media import copy_samples, write_preset
 
 # Two outputs the size of a phone's view, with the margins of the shipped presets the demo
@@ -97,17 +97,11 @@ def test_every_label_is_whole_in_the_safe_zone_and_clear_of_captions(
     w, h = spec.width, spec.height
     sx, sy, sw, sh = spec.safe_box()
     cap_y, _, cap_h = caption_strip(spec)
-    starts = tl.clip_starts()
-    # the whole of each clip that no transition touches
-    spans = []
-    for i, clip in enumerate(tl.video):
-        head = tl.video[i - 1].transition.duration if i and not tl.video[i - 1].transition.is_cut else 0
-        tail = clip.transition.duration if not clip.transition.is_cut else 0
-        spans.append((starts[i] + head, starts[i] + clip.duration - tail, clip))
+    clips = {c.id: c for c in tl.video}
+    spans = rendered_shots(tl)  # where each clip is seen alone, no transition touching it
     checked = {c.id: 0 for c in tl.video}
     for t, frame in read_frames(str(path), width=w, fps=SAMPLE_FPS):
-        t = Fraction(t).limit_denominator(1000)
-        shown = [c for a, b, c in spans if a + Fraction(1, 10) <= t <= b - Fraction(1, 10)]
+        shown = [clips[c] for a, b, c in spans if a + 0.1 <= t <= b - 0.1]
         if not shown:
             continue
         clip = shown[0]
@@ -115,7 +109,7 @@ def test_every_label_is_whole_in_the_safe_zone_and_clear_of_captions(
         crop_w = min(clip.src_width, clip.src_height * w / h)
         glyphs = _glyphs(prompts[clip.id], clip.src_width, clip.src_height, w / crop_w)
         found, x, y = _find(frame, glyphs)
-        where = f"{preset} at {float(t):.2f} s ({clip.id}): label at x={x} y={y} {glyphs.shape[1]}x{glyphs.shape[0]}"
+        where = f"{preset} at {t:.2f} s ({clip.id}): label at x={x} y={y} {glyphs.shape[1]}x{glyphs.shape[0]}"
         assert found > 0.85, f"{where}: its glyphs agree {found:.0%} with the picture"
         gw, gh = glyphs.shape[1], glyphs.shape[0]
         assert sx <= x and x + gw <= sx + sw and sy <= y and y + gh <= sy + sh, \

@@ -56,7 +56,7 @@ def test_a_new_look_is_a_new_request_and_a_new_step_result(monkeypatch: pytest.M
 
     req = VideoRequest(prompt="a kite", model="sora-2", duration=4, width=1280, height=720)
     before = {p: req.digest(p) for p in ("local", "kling")}
-    monkeypatch.setattr(base, "LOCAL_RENDER_VERSION", base.LOCAL_RENDER_VERSION + 1)
+    monkeypatch.setitem(base.RENDERER_VERSIONS, "local", base.RENDERER_VERSIONS["local"] + 1)
     assert req.digest("local") != before["local"]
     assert req.digest("kling") == before["kling"]
     engine = {str(Path(f).relative_to(Path(local.__file__).parents[2])) for f in engine_files()}

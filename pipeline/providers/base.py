@@ -14,8 +14,10 @@ from pipeline.progress import Reporter
 
 
 
-# The offline generator's look (pipeline/providers/local.py): raise it when that changes.
-LOCAL_RENDER_VERSION = 10
+# Providers whose clips our own code draws (local: pipeline/providers/local.py), and the
+# version of that code's look: part of each of their requests' digests, so a change to how
+# the clips look is a new request. Raise it when the look changes.
+RENDERER_VERSIONS = {"local": 10}
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,8 @@ class VideoRequest:
             data.pop("camera_control")
         if not data["remix_of"]:
             data.pop("remix_of")
-        if provider == "local":
-            # the offline stand-ins are drawn by our own code: a change to how they look is
-            # a new request, so a cached clip in the old look is never handed back
-            data["renderer"] = LOCAL_RENDER_VERSION
+        if provider in RENDERER_VERSIONS:  # a cached clip in an old look is never handed back
+            data["renderer"] = RENDERER_VERSIONS[provider]
         blob = json.dumps({"provider": provider, **data}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
 

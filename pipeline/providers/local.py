@@ -4,7 +4,7 @@ the frame, the prompt is shown small above the subject (Pillow with the shipped 
 and kling-v2-6 with sound gets a sound bed whose ticks fall on the subject's bounces, with
 the dialogue its prompt quotes spoken over it by espeak-ng.
 
-A change to how these clips look needs LOCAL_RENDER_VERSION (base.py) raised, so cached
+A change to how these clips look needs RENDERER_VERSIONS["local"] (base.py) raised, so cached
 clips in the old look are made anew.
 """
 

@@ -99,11 +99,9 @@ def _write_page(path: str | Path, rows: list[BatchRow], results: list[RowResult]
                 budget: float | None, overwrite: bool) -> Path | None:
     """The batch's record and review page, beside the outputs: one section per row (what
     it delivered, its state and time). Rows bring no timeline back from where they ran, so
-    the page shows their outputs, not their shots or checks. A problem writing it is a
-    warning, never in place of the rows' own results."""
+    the page shows their outputs, not their shots or checks."""
     from pipeline.model.clips import empty_timeline
-    from pipeline.progress import default_reporter
-    from pipeline.run.record import write_run
+    from pipeline.run.record import write_run_or_warn
     from pipeline.run.runner import RunResult
 
     specs = {r.index: r.spec for r in rows}
@@ -111,8 +109,4 @@ def _write_page(path: str | Path, rows: list[BatchRow], results: list[RowResult]
                       steps=[{"label": f"row {r.index}", "stage": "batch", "state": r.state,
                               "seconds": round(r.seconds, 3)}],
                       seconds=r.seconds, error=r.reason if r.state == "failed" else "") for r in results]
-    try:
-        return write_run(Path(path), [specs[r.index] for r in results], runs, started_at, budget, overwrite)
-    except Exception as exc:  # noqa: BLE001 - the rows' results are what the batch reports
-        default_reporter().warn(f"review page not written: {exc}")
-        return None
+    return write_run_or_warn(Path(path), [specs[r.index] for r in results], runs, started_at, budget, overwrite)

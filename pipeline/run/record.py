@@ -173,6 +173,19 @@ def write_run(spec_path: Path, specs: Sequence[PipelineSpec], results: Sequence[
     return write_record_and_page(record, folder, overwrite)
 
 
+def write_run_or_warn(spec_path: Path, specs: Sequence[PipelineSpec], results: Sequence[RunResult],
+                      started_at: str, budget: float | None = None, overwrite: bool = False) -> Path | None:
+    """write_run for a run that failed, or a batch: a problem writing the page is a
+    warning, never in place of the step's own error or the rows' own results."""
+    from pipeline.progress import default_reporter
+
+    try:
+        return write_run(spec_path, specs, results, started_at, budget, overwrite)
+    except Exception as exc:  # noqa: BLE001 - what the run itself reports comes first
+        default_reporter().warn(f"review page not written: {exc}")
+        return None
+
+
 def write_record_and_page(record: dict[str, Any], folder: Path, overwrite: bool = False,
                           page_only: bool = False) -> Path:
     """Write `<name>.run.json` (unless page_only) and `<name>.review.html` in `folder`."""

@@ -341,17 +341,12 @@ def run_file(path: str | Path, dry_run: bool = False, *, force: Iterable[str] = 
 
 def _write_failed_run(path: Path, specs: list[PipelineSpec], results: list[RunResult], started_at: str,
                       options: dict[str, Any], summary: bool) -> None:
-    """The record and review page of a run a step failed in; a problem writing them is a
-    warning, never in place of the step's own error."""
+    """The record and review page of a run a step failed in."""
     from pipeline.progress import default_reporter
-    from pipeline.run.record import write_run
+    from pipeline.run.record import write_run_or_warn
 
-    try:
-        page = write_run(path, specs[:len(results)], results, started_at, options.get("budget"),
-                         bool(options.get("overwrite")))
-    except Exception as exc:  # noqa: BLE001 - the step's error is the one to report
-        default_reporter().warn(f"review page not written: {exc}")
-        return
+    page = write_run_or_warn(path, specs[:len(results)], results, started_at, options.get("budget"),
+                             bool(options.get("overwrite")))
     if page is not None and summary:
         default_reporter().info(f"review page: {page}")
 

@@ -18,6 +18,7 @@ from typing import Any, Callable
 from tests.bench.hostile_cases import clips, files, media_at
 from tests.bench.hostile_census import Case, Ctx, Result, finish, kill_group
 from tests.media import ffmpeg_exe
+from tests.test_keys import tokens_sent
 
 KLING_MODEL = "kling-v2-5-turbo"
 
@@ -45,15 +46,6 @@ def _sora(ctx: Ctx, echo: bool = True, **kw: Any) -> Any:
     return server
 
 
-def _tokens(server: Any) -> set[str]:
-    out: set[str] = set()
-    for entry in server.log:
-        token = entry.headers.get("authorization", "").removeprefix("Bearer ")
-        if token:
-            out |= {token, *token.split(".")}
-    return out
-
-
 def keys_case(provider: str, name: str, prompt: str, how: str = "") -> Case:
     args = ["generate", "--provider", provider, "--prompt", prompt, "-o", "out.mp4"]
     if provider == "kling":
@@ -75,7 +67,7 @@ def keys_case(provider: str, name: str, prompt: str, how: str = "") -> Case:
             r = ctx.run(args, timeout=60)
         finally:
             server.stop()
-        ctx.secrets |= _tokens(server) if provider == "kling" else set()
+        ctx.secrets |= tokens_sent(server) if provider == "kling" else set()
         return r
 
     ok = not how and "[fail]" not in prompt
