@@ -159,7 +159,8 @@ def _render_worker(cluster: Cluster) -> tuple[int, int] | None:
 
 
 def test_a_worker_killed_mid_render_is_retried_and_nothing_partial_is_left(cluster: Cluster, project: Path) -> None:
-    make_clip(project / "long.mp4", duration=6.0, audio=True, size="640x360")
+    # 12 s: the encode lasts seconds, time for the watcher's scans of /proc even under load
+    make_clip(project / "long.mp4", duration=12.0, audio=True, size="640x360")
     # x264's slowest settings: the encode lasts long enough to be caught even on a busy machine
     write_preset(Path(os.environ["REELFORGE_PRESETS"]), "tinyslow", x264_preset="veryslow", crf=30,
                  audio_bitrate="64k")
@@ -193,7 +194,7 @@ def test_a_worker_killed_mid_render_is_retried_and_nothing_partial_is_left(clust
     out = project / "out"
     # complete, no partial file beside it; the batch's record and page beside it
     assert sorted(p.name for p in out.iterdir()) == ["long.review.html", "long.run.json", "long.tinyslow.mp4"]
-    assert frames_of(out / "long.tinyslow.mp4") == 180 and row["outputs"][0]["verified"] == "ok"
+    assert frames_of(out / "long.tinyslow.mp4") == 360 and row["outputs"][0]["verified"] == "ok"
 
 
 def test_provider_limit_holds_across_the_cluster_and_budget_refuses_first(
